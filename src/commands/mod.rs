@@ -1,0 +1,34 @@
+//! One module per verb; each returns an exit code (0 success, 1 a policy problem the user must
+//! fix, 2 an operational error, reported through `anyhow`).
+
+pub mod check;
+pub mod compile;
+pub mod explain;
+pub mod import;
+pub mod listing;
+
+use crate::cli::PolicyCommand;
+
+pub fn policy(cmd: PolicyCommand) -> anyhow::Result<i32> {
+    match cmd {
+        PolicyCommand::Check { files, format } => check::run(&files, format),
+        PolicyCommand::Compile { file, emit, output, arch, args } => compile::run(&file, emit, output.as_deref(), arch, args),
+        PolicyCommand::Import { file, output, name, capabilities } => import::run(&file, output.as_deref(), name, &capabilities),
+        PolicyCommand::Explain { file, syscall, args, arch, capability, path, format } => {
+            explain::run(&file, explain::Query { syscall, args, arch, capability, path }, format)
+        }
+        PolicyCommand::Groups { name } => listing::groups(name.as_deref()),
+        PolicyCommand::Profiles { name } => listing::profiles(name.as_deref()),
+    }
+}
+
+/// Loads a policy and prints its diagnostics; `None` means it was invalid (already reported).
+pub(crate) fn load_or_report(file: &str) -> Option<crate::policy::Policy> {
+    match crate::policy::load(&crate::policy::PolicySource::from_arg(file)) {
+        Ok(p) => Some(p),
+        Err(diags) => {
+            eprint!("{}", diags.render());
+            None
+        }
+    }
+}
