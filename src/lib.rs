@@ -9,3 +9,4 @@ pub mod compile;
 pub mod diag;
 pub mod policy;
 pub mod seccomp;
+pub mod sys;

@@ -3,6 +3,7 @@
 use crate::cli::Format;
 use crate::compile::Plan;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::policy::source::{SourceFile, Span};
 use crate::policy::{load, PolicySource};
 
 pub fn run(files: &[String], format: Format) -> anyhow::Result<i32> {
@@ -45,15 +46,21 @@ pub fn run(files: &[String], format: Format) -> anyhow::Result<i32> {
 pub fn check_one(file: &str) -> Diagnostics {
     match load(&PolicySource::from_arg(file)) {
         Err(diags) => diags,
-        Ok(policy) => match Plan::new(policy) {
-            Ok(_) => Diagnostics::default(),
-            Err(e) => {
-                let code = match &e {
-                    crate::compile::CompileError::Seccomp { .. } => "missing-seccomp",
-                    _ => "compile",
-                };
-                Diagnostic::error(code, e.to_string()).into()
+        Ok(policy) => {
+            // Compile errors concern the whole chain: point at the start of the checked file.
+            let top = std::fs::read_to_string(file).ok().map(|text| Span::new(&SourceFile::new(file, None, text), 0..0));
+            match Plan::new(policy) {
+                Ok(_) => Diagnostics::default(),
+                Err(e) => {
+                    let code = match &e {
+                        crate::compile::CompileError::Seccomp { .. } => "missing-seccomp",
+                        _ => "compile",
+                    };
+                    let mut d = Diagnostic::error(code, e.to_string());
+                    d.span = top;
+                    d.into()
+                }
             }
-        },
+        }
     }
 }

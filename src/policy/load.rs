@@ -75,7 +75,9 @@ pub fn load_str(name: &str, text: &str) -> Result<Policy, Diagnostics> {
 fn load_chain(source: &PolicySource, from: Option<&Span>, stack: &mut Vec<String>, diags: &mut Diagnostics) -> Option<Policy> {
     let identity = source.identity();
     if let Some(pos) = stack.iter().position(|s| *s == identity) {
-        let cycle: Vec<&str> = stack[pos..].iter().map(String::as_str).chain([identity.as_str()]).collect();
+        // Show the files as the user named them, not their canonical paths.
+        let display = |id: &str| id.rsplit('/').next().unwrap_or(id).to_string();
+        let cycle: Vec<String> = stack[pos..].iter().map(|s| display(s)).chain([display(&identity)]).collect();
         let mut d = Diagnostic::error("extends-cycle", format!("`extends` forms a cycle: {}", cycle.join(" -> ")));
         d.span = from.cloned();
         diags.push(d.with_hint("a policy cannot extend itself, directly or through others"));
@@ -169,7 +171,13 @@ fn toml_diagnostic(file: &Arc<SourceFile>, e: &toml::de::Error) -> Diagnostic {
         };
         ("unknown-key", Some(hint))
     } else if message.contains("duplicate key") || message.contains("defined multiple times") || message.contains("duplicate field") {
-        ("duplicate-key", Some("each key may appear once per table".to_string()))
+        let key = e.span().and_then(|r| file.text.get(r)).map(str::trim).unwrap_or("");
+        let message = if key.is_empty() { message.clone() } else { format!("duplicate key `{key}`") };
+        let mut d = Diagnostic::error("duplicate-key", message).with_hint("each key may appear once per table");
+        if let Some(range) = e.span() {
+            d = d.at(&Span::new(file, range));
+        }
+        return d;
     } else if message.contains("invalid type") || message.contains("missing field") || message.contains("did not match any variant") {
         ("invalid-value", None)
     } else {

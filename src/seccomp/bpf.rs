@@ -466,3 +466,38 @@ pub fn to_bytes(program: &[sock_filter]) -> Vec<u8> {
         })
         .collect()
 }
+
+/// A readable listing of a program, one instruction per line with absolute jump targets, for
+/// `--emit seccomp-bpf` review and snapshot tests.
+pub fn disassemble(program: &[sock_filter]) -> String {
+    let mut out = String::new();
+    for (pc, f) in program.iter().enumerate() {
+        let target = |off: u32| pc + 1 + off as usize;
+        let text = match f.code {
+            BPF_LD_W_ABS => format!("ld  [{}]{}", f.k, field_name(f.k)),
+            BPF_ALU_AND_K => format!("and #{:#x}", f.k),
+            BPF_JMP_JA => format!("ja  {}", target(f.k)),
+            BPF_JMP_JEQ_K | BPF_JMP_JGT_K | BPF_JMP_JGE_K => {
+                let op = match f.code {
+                    BPF_JMP_JEQ_K => "jeq",
+                    BPF_JMP_JGT_K => "jgt",
+                    _ => "jge",
+                };
+                format!("{op} #{:#x}, {}, {}", f.k, target(u32::from(f.jt)), target(u32::from(f.jf)))
+            }
+            BPF_RET_K => format!("ret {}", Action::from_ret(f.k)),
+            code => format!("op {code:#06x} {} {} {:#x}", f.jt, f.jf, f.k),
+        };
+        out += &format!("{pc:4}: {text}\n");
+    }
+    out
+}
+
+fn field_name(offset: u32) -> String {
+    match offset {
+        OFF_NR => " nr".to_string(),
+        OFF_ARCH => " arch".to_string(),
+        16..=63 => format!(" arg{}.{}", (offset - 16) / 8, if (offset - 16) % 8 == 0 { "lo" } else { "hi" }),
+        _ => String::new(),
+    }
+}

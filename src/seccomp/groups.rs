@@ -273,7 +273,8 @@ pub static GROUPS: &[Group] = &[
     Group {
         name: "obsolete",
         description: "Syscalls no current libc uses: removed, never implemented, or superseded \
-            decades ago; kept out of every allow list.",
+            decades ago. Allowing them buys compatibility with nothing; denying them is cheap \
+            (Docker still allows the epoll_*_old stubs).",
         syscalls: &[
             "_sysctl", "afs_syscall", "bdflush", "break", "create_module", "epoll_ctl_old",
             "epoll_wait_old", "ftime", "get_kernel_syms", "getpmsg", "gtty", "idle", "lock", "mpx",

@@ -63,7 +63,7 @@ pub struct SyscallEntry {
     pub excludes: Filter_,
 }
 
-/// Docker's `includes`/`excludes` object.
+/// Docker's `includes`/`excludes` object (read on import; never emitted).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[allow(non_camel_case_types)]
@@ -94,7 +94,7 @@ pub struct ArgEntry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JsonError {
-    #[error("syscall `{syscall}`: its rules need the negation of a masked comparison (`{condition}`), which Docker/OCI seccomp JSON cannot express; reorder the rules or use plain comparisons")]
+    #[error("syscall `{syscall}`: {condition} cannot be expressed in palisade's policy language")]
     Unrepresentable { syscall: String, condition: String },
     #[error("syscall `{syscall}`: its rules expand to more than {MAX_ENTRIES} disjoint JSON entries")]
     TooManyEntries { syscall: String },
@@ -108,17 +108,7 @@ pub enum JsonError {
     ArgIndex(u32),
 }
 
-const MAX_ENTRIES: usize = 64;
-
-/// The Docker architecture names used in `includes.arches`.
-pub fn docker_arch_name(arch: Arch) -> &'static str {
-    match arch {
-        Arch::X86_64 => "amd64",
-        Arch::X86 => "x86",
-        Arch::X32 => "x32",
-        Arch::Aarch64 => "arm64",
-    }
-}
+const MAX_ENTRIES: usize = 128;
 
 pub fn arch_from_docker(name: &str) -> Option<Arch> {
     match name {
@@ -166,7 +156,10 @@ fn json_cond(check: &ArgCheck, widened: &mut Vec<String>) -> JsonCond {
     JsonCond { index: check.arg, op, value }
 }
 
-fn negate(c: &JsonCond) -> Option<JsonCond> {
+/// The negation of a comparison as a disjunction of comparisons the JSON can express.
+/// `(arg & m) != v` has no operator of its own, but it holds exactly when some bit of `m`
+/// differs from `v`: one `MASKED_EQ` per mask bit (and always, if `v` has bits outside `m`).
+fn negate(c: &JsonCond) -> Vec<JsonCond> {
     let op = match c.op {
         Op::Eq => Op::Ne,
         Op::Ne => Op::Eq,
@@ -174,94 +167,252 @@ fn negate(c: &JsonCond) -> Option<JsonCond> {
         Op::Ge => Op::Lt,
         Op::Le => Op::Gt,
         Op::Gt => Op::Le,
-        Op::MaskedEq(_) => return None,
+        Op::MaskedEq(mask) => {
+            if c.value & !mask != 0 {
+                // `(arg & m) == v` can never hold, so its negation always does.
+                return vec![JsonCond { index: c.index, op: Op::MaskedEq(0), value: 0 }];
+            }
+            return (0..64)
+                .map(|bit| 1u64 << bit)
+                .filter(|b| mask & b != 0)
+                .map(|b| JsonCond { index: c.index, op: Op::MaskedEq(b), value: !c.value & b })
+                .collect();
+        }
     };
-    Some(JsonCond { op, ..c.clone() })
+    vec![JsonCond { op, ..c.clone() }]
 }
 
-/// Disjoint conjunctions (each a JSON entry's args) and their actions for one syscall.
+/// Entries (action, conjunction of comparisons) for one syscall such that entries with
+/// different actions never overlap. Rule i decides exactly when its conditions hold and no
+/// earlier rule *with another action* holds (earlier rules with the same action would decide
+/// the same), and the fallback when no rule with another action holds.
 fn disjoint_entries(decision: &SyscallDecision, default: Action, widened: &mut Vec<String>) -> Result<Vec<(Action, Vec<JsonCond>)>, JsonError> {
-    let unrepresentable = |c: &ArgCheck| JsonError::Unrepresentable { syscall: decision.name.to_string(), condition: c.text.clone() };
-    // `none_before`: DNF of "no earlier rule matched".
-    let mut none_before: Vec<Vec<JsonCond>> = vec![Vec::new()];
+    let too_many = || JsonError::TooManyEntries { syscall: decision.name.to_string() };
+    let rules: Vec<(Action, Vec<JsonCond>)> =
+        decision.rules.iter().map(|r| (r.decided.action, r.checks.iter().map(|c| json_cond(c, widened)).collect())).collect();
+    // DNF of "no rule before index i with an action other than `action` holds".
+    let none_other_before = |i: usize, action: Action| -> Result<Vec<Vec<JsonCond>>, JsonError> {
+        let mut dnf: Vec<Vec<JsonCond>> = vec![Vec::new()];
+        for (_, conds) in rules[..i].iter().filter(|(a, _)| *a != action) {
+            // ¬(c1 ∧ … ∧ cn) = ¬c1 ∨ … ∨ ¬cn, distributed over the disjunction so far.
+            let mut next = Vec::new();
+            for prefix in &dnf {
+                for negated in conds.iter().flat_map(negate) {
+                    next.push([prefix.clone(), vec![negated]].concat());
+                }
+            }
+            dnf = simplify(next);
+            if dnf.len() > MAX_ENTRIES {
+                return Err(too_many());
+            }
+        }
+        Ok(dnf)
+    };
     let mut out = Vec::new();
-    for rule in &decision.rules {
-        let conds: Vec<JsonCond> = rule.checks.iter().map(|c| json_cond(c, widened)).collect();
-        if rule.decided.action != default {
-            for prefix in &none_before {
-                out.push((rule.decided.action, [prefix.clone(), conds.clone()].concat()));
+    for (i, (action, conds)) in rules.iter().enumerate() {
+        if *action != default {
+            for prefix in none_other_before(i, *action)? {
+                out.push((*action, [prefix, conds.clone()].concat()));
             }
-        }
-        // ¬(c1 ∧ … ∧ cn) = ¬c1 ∨ … ∨ ¬cn, distributed over the existing disjunction.
-        let mut next = Vec::new();
-        for prefix in &none_before {
-            for (check, cond) in rule.checks.iter().zip(&conds) {
-                let negated = negate(cond).ok_or_else(|| unrepresentable(check))?;
-                next.push([prefix.clone(), vec![negated]].concat());
-            }
-        }
-        none_before = next;
-        if none_before.len() > MAX_ENTRIES {
-            return Err(JsonError::TooManyEntries { syscall: decision.name.to_string() });
         }
     }
     if decision.fallback.action != default {
-        out.extend(none_before.into_iter().map(|conds| (decision.fallback.action, conds)));
+        for conds in none_other_before(rules.len(), decision.fallback.action)? {
+            out.push((decision.fallback.action, conds));
+        }
     }
-    if out.len() > MAX_ENTRIES {
-        return Err(JsonError::TooManyEntries { syscall: decision.name.to_string() });
+    // runc ORs several comparisons of one argument within an entry, so each entry is
+    // rewritten to compare every argument at most once.
+    let mut split = Vec::new();
+    for (action, conds) in out {
+        for conj in one_comparison_per_argument(&conds).ok_or_else(|| JsonError::Unrepresentable {
+            syscall: decision.name.to_string(),
+            condition: "a combination of comparisons on one argument that seccomp JSON".to_string(),
+        })? {
+            split.push((action, conj));
+        }
+        if split.len() > MAX_ENTRIES {
+            return Err(too_many());
+        }
     }
-    Ok(out)
+    Ok(split)
 }
 
-/// Emits a Docker-format profile (also valid as OCI `linux.seccomp`, which ignores nothing it
-/// needs: per-architecture differences use Docker's `includes.arches`).
+/// Shrinks a disjunction: merges each conjunction's comparisons per argument, drops
+/// contradictions, and drops conjunctions implied by another (absorption: A ∨ (A ∧ B) = A).
+/// Negated 32-bit equalities expand to one term per bit; this keeps them to a few dozen.
+fn simplify(dnf: Vec<Vec<JsonCond>>) -> Vec<Vec<JsonCond>> {
+    let mut terms: Vec<Vec<JsonCond>> = Vec::new();
+    for conj in dnf {
+        match one_comparison_per_argument(&conj) {
+            Some(alternatives) if alternatives.len() == 1 => terms.extend(alternatives),
+            Some(alternatives) if alternatives.is_empty() => {} // never holds
+            _ => terms.push(conj),
+        }
+    }
+    // `t` is redundant if another term `k` follows from it (every comparison of `k` follows
+    // from one of `t`'s); of two equivalent terms the first stays.
+    let follows = |t: &[JsonCond], k: &[JsonCond]| k.iter().all(|kc| t.iter().any(|tc| implies(tc, kc)));
+    let redundant: Vec<bool> = (0..terms.len())
+        .map(|i| (0..terms.len()).any(|j| j != i && follows(&terms[i], &terms[j]) && (!follows(&terms[j], &terms[i]) || j < i)))
+        .collect();
+    terms.into_iter().zip(redundant).filter(|(_, r)| !r).map(|(t, _)| t).collect()
+}
+
+/// Whether comparison `a` holding guarantees `b` holds (a sound, incomplete check).
+fn implies(a: &JsonCond, b: &JsonCond) -> bool {
+    if a.index != b.index {
+        return false;
+    }
+    if a == b {
+        return true;
+    }
+    let holds_for = |c: &JsonCond, x: u64| match c.op {
+        Op::Eq => x == c.value,
+        Op::Ne => x != c.value,
+        Op::Lt => x < c.value,
+        Op::Le => x <= c.value,
+        Op::Gt => x > c.value,
+        Op::Ge => x >= c.value,
+        Op::MaskedEq(m) => x & m == c.value,
+    };
+    match (a.op, b.op) {
+        (Op::Eq, _) => holds_for(b, a.value),
+        (Op::MaskedEq(ma), Op::MaskedEq(mb)) => mb & !ma == 0 && a.value & mb == b.value,
+        _ => false,
+    }
+}
+
+/// Rewrites a conjunction so that no argument is compared twice, as a disjunction of such
+/// conjunctions (runc turns two comparisons of one argument in an entry into an OR).
+/// Plain comparisons of one argument become a set of intervals: `[0, b]` is `LE b`, `[a, max]`
+/// is `GE a`, `[a, a]` is `EQ a`, and short interior intervals are listed value by value —
+/// Docker writes `socket` family ≠ 38 ∧ ≠ 40 the same way, as `LT 38 ∨ EQ 39 ∨ GT 40`.
+/// Masked comparisons of one argument merge into one. `None` if that is impossible.
+fn one_comparison_per_argument(conds: &[JsonCond]) -> Option<Vec<Vec<JsonCond>>> {
+    let mut per_arg: BTreeMap<u8, Vec<&JsonCond>> = BTreeMap::new();
+    for c in conds {
+        per_arg.entry(c.index).or_default().push(c);
+    }
+    let mut dnf: Vec<Vec<JsonCond>> = vec![Vec::new()];
+    for (index, list) in per_arg {
+        let alternatives: Vec<Option<JsonCond>> = if list.len() == 1 {
+            vec![Some(list[0].clone())]
+        } else if list.iter().all(|c| matches!(c.op, Op::MaskedEq(_))) {
+            let (mut mask, mut value) = (0u64, 0u64);
+            for c in &list {
+                let Op::MaskedEq(m) = c.op else { unreachable!() };
+                if (value ^ c.value) & mask & m != 0 || c.value & !m != 0 {
+                    return Some(Vec::new()); // contradictory: the conjunction never holds
+                }
+                mask |= m;
+                value |= c.value;
+            }
+            vec![Some(JsonCond { index, op: Op::MaskedEq(mask), value })]
+        } else if list.iter().all(|c| !matches!(c.op, Op::MaskedEq(_))) {
+            intervals_as_comparisons(index, &list)?
+        } else {
+            return None;
+        };
+        let mut next = Vec::new();
+        for prefix in &dnf {
+            for alt in &alternatives {
+                let mut conj = prefix.clone();
+                conj.extend(alt.clone());
+                next.push(conj);
+            }
+        }
+        dnf = next;
+    }
+    Some(dnf)
+}
+
+/// The values satisfying all of `list` (plain comparisons of one argument) as single
+/// comparisons (`None` in the result: any value). `None` if an interval can't be written.
+fn intervals_as_comparisons(index: u8, list: &[&JsonCond]) -> Option<Vec<Option<JsonCond>>> {
+    let mut set: Vec<(u64, u64)> = vec![(0, u64::MAX)];
+    for c in list {
+        let allowed: Vec<(u64, u64)> = match c.op {
+            Op::Eq => vec![(c.value, c.value)],
+            Op::Ne => [(0, c.value.checked_sub(1)), (c.value.checked_add(1).unwrap_or(u64::MAX), (c.value < u64::MAX).then_some(u64::MAX))]
+                .into_iter()
+                .filter_map(|(a, b)| b.map(|b| (a, b)))
+                .filter(|(a, b)| a <= b)
+                .collect(),
+            Op::Lt => c.value.checked_sub(1).map(|b| vec![(0, b)]).unwrap_or_default(),
+            Op::Le => vec![(0, c.value)],
+            Op::Gt => c.value.checked_add(1).map(|a| vec![(a, u64::MAX)]).unwrap_or_default(),
+            Op::Ge => vec![(c.value, u64::MAX)],
+            Op::MaskedEq(_) => unreachable!("filtered by the caller"),
+        };
+        set = set
+            .iter()
+            .flat_map(|&(a, b)| allowed.iter().filter_map(move |&(c, d)| (a.max(c) <= b.min(d)).then_some((a.max(c), b.min(d)))))
+            .collect();
+    }
+    let mut out = Vec::new();
+    for (a, b) in set {
+        let cond = |op, value| Some(JsonCond { index, op, value });
+        match (a, b) {
+            (0, u64::MAX) => out.push(None),
+            (a, b) if a == b => out.push(cond(Op::Eq, a)),
+            (0, b) => out.push(cond(Op::Le, b)),
+            (a, u64::MAX) => out.push(cond(Op::Ge, a)),
+            (a, b) if b - a < 16 => out.extend((a..=b).map(|v| cond(Op::Eq, v))),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Emits a Docker-format profile (also valid as OCI `linux.seccomp`) for the host's
+/// architecture family. Docker's `includes.arches` names the *host* architecture, not the
+/// filter's (moby adds a matching entry for every sub-architecture), so it cannot express
+/// per-architecture decisions: architectures that decide some syscall differently from the
+/// primary one are left out, and their syscalls are killed (stricter; reported as a note).
 pub fn from_filter(filter: &Filter, notes: &mut Vec<Diagnostic>) -> Result<Profile, JsonError> {
+    let primary = Arch::host().filter(|h| filter.arch(*h).is_some()).or_else(|| filter.arches.first().map(|a| a.arch));
+    let Some(primary) = primary else { return profile_entries(filter, notes) };
+    let (profile, dropped) = for_oci(filter, primary, notes)?;
+    if !dropped.is_empty() {
+        let names: Vec<&str> = dropped.iter().map(|a| a.name()).collect();
+        notes.push(Diagnostic::warning(
+            "json-arch-dropped",
+            format!("seccomp JSON has no per-architecture decisions: {} (deciding some syscalls differently from {}) left out, so their syscalls are killed", names.join(", "), primary.name()),
+        ));
+    }
+    Ok(profile)
+}
+
+/// The profile of a filter whose architectures agree on every syscall they share.
+fn profile_entries(filter: &Filter, notes: &mut Vec<Diagnostic>) -> Result<Profile, JsonError> {
     let default = filter.default.action;
-    // name → arch → decision (absent = default)
-    let mut by_name: BTreeMap<&str, Vec<(Arch, Option<&SyscallDecision>)>> = BTreeMap::new();
+    // Each name's decision, from the first architecture that has the syscall (they all agree).
+    let mut by_name: BTreeMap<&str, Option<&SyscallDecision>> = BTreeMap::new();
     for arch_filter in &filter.arches {
         for &(name, _) in arch_filter.arch.syscalls() {
             let nr = arch_filter.arch.syscall_nr(name).expect("name comes from the table");
-            by_name.entry(name).or_default().push((arch_filter.arch, arch_filter.syscalls.get(&nr)));
+            by_name.entry(name).or_insert_with(|| arch_filter.syscalls.get(&nr));
         }
     }
-    let all_arches: Vec<Arch> = filter.arches.iter().map(|a| a.arch).collect();
     let mut widened = Vec::new();
-    // (action, args, arches) → names, so syscalls with identical entries share one entry.
-    let mut grouped: BTreeMap<(String, Option<u16>, Vec<(u8, String, u64, u64)>, Vec<Arch>), Vec<String>> = BTreeMap::new();
-    for (name, per_arch) in &by_name {
-        // Group the architectures by identical entry lists.
-        let mut variants: Vec<(Vec<(Action, Vec<JsonCond>)>, Vec<Arch>)> = Vec::new();
-        for (arch, decision) in per_arch {
-            let entries = match decision {
-                Some(d) => disjoint_entries(d, default, &mut widened)?,
-                None => Vec::new(),
+    // (action, errno, args) → names, so syscalls with identical entries share one entry.
+    let mut grouped: BTreeMap<(String, Option<u16>, Vec<(u8, String, u64, u64)>), Vec<String>> = BTreeMap::new();
+    for (name, decision) in &by_name {
+        let Some(decision) = decision else { continue };
+        for (action, conds) in disjoint_entries(decision, default, &mut widened)? {
+            let errno = match action {
+                Action::Errno(e) | Action::Trace(e) => Some(e),
+                _ => None,
             };
-            match variants.iter_mut().find(|(e, _)| *e == entries) {
-                Some((_, arches)) => arches.push(*arch),
-                None => variants.push((entries, vec![*arch])),
-            }
-        }
-        // libseccomp skips a name on architectures that lack it, so `includes.arches` is only
-        // needed where architectures that have the syscall disagree.
-        let uniform = variants.len() == 1;
-        for (entries, arches) in variants {
-            let arches = if uniform { Vec::new() } else { arches };
-            for (action, conds) in entries {
-                let errno = match action {
-                    Action::Errno(e) | Action::Trace(e) => Some(e),
-                    _ => None,
-                };
-                let args = conds
-                    .iter()
-                    .map(|c| match c.op {
-                        Op::MaskedEq(mask) => (c.index, op_name(c.op).to_string(), mask, c.value),
-                        op => (c.index, op_name(op).to_string(), c.value, 0),
-                    })
-                    .collect();
-                grouped.entry((action.scmp_name().to_string(), errno, args, arches.clone())).or_default().push(name.to_string());
-            }
+            let args = conds
+                .iter()
+                .map(|c| match c.op {
+                    Op::MaskedEq(mask) => (c.index, op_name(c.op).to_string(), mask, c.value),
+                    op => (c.index, op_name(op).to_string(), c.value, 0),
+                })
+                .collect();
+            grouped.entry((action.scmp_name().to_string(), errno, args)).or_default().push(name.to_string());
         }
     }
     if !widened.is_empty() {
@@ -275,19 +426,18 @@ pub fn from_filter(filter: &Filter, notes: &mut Vec<Diagnostic>) -> Result<Profi
     let (default_name, default_errno) = action_fields(default);
     let syscalls = grouped
         .into_iter()
-        .map(|((action, errno, args, arches), names)| SyscallEntry {
+        .map(|((action, errno, args), names)| SyscallEntry {
             names,
             action,
             errno_ret: errno.map(u32::from),
             args: args.into_iter().map(|(index, op, value, value_two)| ArgEntry { index: u32::from(index), value, value_two, op }).collect(),
-            includes: Filter_ { arches: arches.iter().map(|a| docker_arch_name(*a).to_string()).collect(), ..Filter_::default() },
             ..SyscallEntry::default()
         })
         .collect();
     Ok(Profile {
         default_action: default_name,
         default_errno_ret: default_errno,
-        architectures: all_arches.iter().map(|a| a.scmp_name().to_string()).collect(),
+        architectures: filter.arches.iter().map(|a| a.arch.scmp_name().to_string()).collect(),
         syscalls,
         ..Profile::default()
     })
@@ -362,7 +512,7 @@ pub fn profile_arches(profile: &Profile) -> (Vec<Arch>, Vec<String>) {
 /// syscalls get the bad-arch action (stricter, never looser; the caller reports them).
 pub fn for_oci(filter: &Filter, primary: Arch, notes: &mut Vec<Diagnostic>) -> Result<(Profile, Vec<Arch>), JsonError> {
     let Some(base) = filter.arch(primary) else {
-        return from_filter(filter, notes).map(|p| (p, Vec::new()));
+        return profile_entries(filter, notes).map(|p| (p, Vec::new()));
     };
     let (mut kept, mut dropped) = (Vec::new(), Vec::new());
     for arch_filter in &filter.arches {
@@ -373,15 +523,19 @@ pub fn for_oci(filter: &Filter, primary: Arch, notes: &mut Vec<Diagnostic>) -> R
         }
     }
     let restricted = Filter { arches: kept, ..filter.clone() };
-    let profile = from_filter(&restricted, notes)?;
+    let profile = profile_entries(&restricted, notes)?;
     Ok((profile, dropped))
 }
 
 /// Whether two architectures decide every syscall they both have the same way.
 fn same_decisions(a: &super::filter::ArchFilter, b: &super::filter::ArchFilter) -> bool {
+    // libseccomp compares only the low word on 32-bit ABIs for the same JSON entry, exactly
+    // as palisade's filter for such an ABI does: there the width is not a difference.
+    let ignore_width = a.arch.is_32bit_abi() || b.arch.is_32bit_abi();
     let outcome = |f: &super::filter::ArchFilter, name: &str| {
         let nr = f.arch.syscall_nr(name)?;
-        Some(f.syscalls.get(&nr).map(|d| (d.rules.iter().map(|r| (r.checks.clone(), r.decided.action)).collect::<Vec<_>>(), d.fallback.action)))
+        let check_key = |c: &ArgCheck| (c.arg, c.op, c.value, !ignore_width && c.low_word_only);
+        Some(f.syscalls.get(&nr).map(|d| (d.rules.iter().map(|r| (r.checks.iter().map(check_key).collect::<Vec<_>>(), r.decided.action)).collect::<Vec<_>>(), d.fallback.action)))
     };
     a.arch.syscalls().iter().all(|&(name, _)| match (outcome(a, name), outcome(b, name)) {
         (Some(x), Some(y)) => x == y,

@@ -1,0 +1,50 @@
+//! Snapshots of every artifact compiled from every built-in profile and example policy, so any
+//! change to what palisade emits is reviewed as a diff (`cargo insta review`, or
+//! INSTA_UPDATE=always then `git diff`).
+
+use palisade::compile::{emit, EmitKind, EmitOptions, Output, Plan};
+use palisade::policy::{load, PolicySource};
+use palisade::seccomp::arch::Arch;
+use palisade::seccomp::bpf;
+
+const KINDS: [EmitKind; 7] = [
+    EmitKind::Oci,
+    EmitKind::SeccompJson,
+    EmitKind::SeccompBpf,
+    EmitKind::Apparmor,
+    EmitKind::Selinux,
+    EmitKind::Landlock,
+    EmitKind::K8s,
+];
+
+fn sources() -> Vec<(String, PolicySource)> {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let mut out: Vec<(String, PolicySource)> =
+        palisade::policy::load::BUILTIN_PROFILES.iter().map(|(n, _)| (n.to_string(), PolicySource::Builtin(n))).collect();
+    let mut files: Vec<_> = std::fs::read_dir("policies").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+    files.sort();
+    for f in files {
+        let stem = f.file_stem().unwrap().to_string_lossy().into_owned();
+        out.push((format!("policies-{stem}"), PolicySource::File(f)));
+    }
+    out
+}
+
+#[test]
+fn every_artifact_of_every_policy() {
+    let options = EmitOptions { arch: Some(Arch::X86_64), args: vec!["/bin/sh".into()] };
+    for (name, source) in sources() {
+        let plan = Plan::new(load(&source).unwrap_or_else(|d| panic!("{name}: {d}"))).unwrap();
+        for kind in KINDS {
+            let mut notes = Vec::new();
+            let text = match emit(&plan, kind, &options, &mut notes).unwrap_or_else(|e| panic!("{name} {}: {e}", kind.name())) {
+                Output::Text(t) => t,
+                // The raw program, as a listing: a reviewable diff of the BPF itself.
+                Output::Bytes(_) => bpf::disassemble(&bpf::compile_for(&plan.filter, &[Arch::X86_64]).unwrap()),
+                Output::Files(files) => files.into_iter().map(|(path, text)| format!("# --- {path}\n{text}")).collect(),
+            };
+            let notes: String = notes.iter().map(|n| n.render()).collect();
+            insta::assert_snapshot!(format!("{name}__{}", kind.name()), format!("{notes}{text}"));
+        }
+    }
+}
