@@ -8,5 +8,6 @@ pub mod commands;
 pub mod compile;
 pub mod diag;
 pub mod policy;
+pub mod runtime;
 pub mod seccomp;
 pub mod sys;

@@ -19,7 +19,6 @@ use palisade::seccomp::arch::Arch;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const PROBE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/probe/probe.c");
@@ -64,18 +63,11 @@ fn require_root() {
     assert_eq!(euid, "0", "this test runs containers with runc and must run as root (CI does): run `sudo -E cargo test --test runc_oci`");
 }
 
-/// The probe, compiled once per test run.
-fn probe_binary() -> &'static Path {
-    static PROBE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = PROBE.get_or_init(|| {
-        let cc = require_tool("cc", "build-essential");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let out = dir.path().join("probe");
-        let status = Command::new(cc).args(["-static", "-O2", "-o"]).arg(&out).arg(PROBE_SOURCE).status().expect("run cc");
-        assert!(status.success(), "cc -static failed on {PROBE_SOURCE}: static libc missing? (apt-get install build-essential libc6-dev)");
-        (dir, out)
-    });
-    path
+/// Compiles the probe statically into `path` (the rootfs has no libc).
+fn build_probe(path: &Path) {
+    let cc = require_tool("cc", "build-essential");
+    let status = Command::new(cc).args(["-static", "-O2", "-o"]).arg(path).arg(PROBE_SOURCE).status().expect("run cc");
+    assert!(status.success(), "cc -static failed on {PROBE_SOURCE}: static libc missing? (apt-get install build-essential libc6-dev)");
 }
 
 /// A bundle: config.json and rootfs/ with a static busybox, a few applets and the probe.
@@ -91,7 +83,7 @@ fn bundle(dir: &Path, config: &oci_spec::runtime::Spec) -> PathBuf {
     for applet in APPLETS {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).expect("applet symlink");
     }
-    std::fs::copy(probe_binary(), rootfs.join("probe")).expect("copy probe");
+    build_probe(&rootfs.join("probe"));
     config.save(bundle.join("config.json")).expect("write config.json");
     bundle
 }

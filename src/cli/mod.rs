@@ -18,6 +18,54 @@ pub enum Command {
     /// Check, compile, explain and import policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run a command in a sandbox under a policy: in a directory rootfs, or in the host-root
+    /// sandbox (the host's / read-only, private /tmp, no network) when --rootfs is absent.
+    Run(RunArgs),
+}
+
+/// `palisade run`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Policy file or built-in profile (docker-default, restricted, untrusted).
+    #[arg(long, default_value = "untrusted")]
+    pub policy: String,
+    /// Directory to use as the root filesystem (default: the host's /, read-only).
+    #[arg(long)]
+    pub rootfs: Option<PathBuf>,
+    /// Bind a host path: SRC:DST[:ro]; SRC must be admitted by the policy's volume sources.
+    #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:ro]")]
+    pub volumes: Vec<String>,
+    /// Set an environment variable (KEY=VALUE, or KEY to copy palisade's own).
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Working directory inside the sandbox.
+    #[arg(short = 'w', long = "workdir")]
+    pub workdir: Option<PathBuf>,
+    /// User to run as (overrides the policy's; run_as_non_root still applies).
+    #[arg(short = 'u', long = "user", value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    #[arg(long)]
+    pub hostname: Option<String>,
+    /// Give the command a terminal (a pty of the sandbox's own devpts).
+    #[arg(short = 't', long = "tty")]
+    pub tty: bool,
+    /// Keep standard input open (always the case; accepted for `-it`).
+    #[arg(short = 'i', long = "interactive")]
+    pub interactive: bool,
+    /// Network override, only towards isolation: `none` always, `host` if the policy says host.
+    #[arg(long = "net", value_enum)]
+    pub net: Option<NetArg>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+/// `--net` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetArg {
+    None,
+    Host,
+    Bridge,
 }
 
 /// Output format for reports.
@@ -94,6 +142,7 @@ pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Policy(cmd) => crate::commands::policy(cmd),
+        Command::Run(args) => crate::commands::run::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,6 +6,7 @@ pub mod compile;
 pub mod explain;
 pub mod import;
 pub mod listing;
+pub mod run;
 
 use crate::cli::PolicyCommand;
 

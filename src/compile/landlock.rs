@@ -12,9 +12,8 @@
 //! rights there (EINVAL), so the runtime intersects them when it opens the path.
 
 use super::Plan;
-use crate::diag::Diagnostic;
 use crate::policy::model::{Enforcement, Item, NetworkMode, Policy};
-use landlock::{Access, AccessFs, AccessNet, BitFlags, Scope, ABI};
+use landlock::{Access, AccessFs, BitFlags, Scope, ABI};
 use serde::Serialize;
 
 /// Every filesystem right palisade knows, in the kernel's bit order, with its kernel name.
@@ -150,15 +149,10 @@ pub fn ruleset(policy: &Policy) -> Ruleset {
     let mut abi = abi_number(fs);
 
     let mode = policy.network.mode.value;
-    // Mode none: the namespace has only loopback, and handling TCP bind/connect with no port
-    // rule (ABI 4) denies TCP outright, even on loopback — a second wall if the namespace setup
-    // were ever skipped. UDP and raw sockets are not covered by ABI 4.
-    let handled_net = if mode == NetworkMode::None {
-        abi = abi.max(abi_number(ABI::V4));
-        net_names(AccessNet::from_all(ABI::V4))
-    } else {
-        Vec::new()
-    };
+    // TCP is not handled: mode none already leaves only loopback in the workload's network
+    // namespace, and loopback servers and clients are a documented use of `untrusted`; Landlock
+    // (ABI 4) can filter TCP by port only, not by address, so it cannot express "loopback only".
+    let handled_net: Vec<&'static str> = Vec::new();
     // With its own network namespace the workload has no business with abstract UNIX sockets or
     // processes outside its domain: scope both (ABI 6). Under host networking it shares the
     // host's abstract socket namespace, where scoping would cut it off from host services it was
@@ -170,10 +164,6 @@ pub fn ruleset(policy: &Policy) -> Ruleset {
         Vec::new()
     };
     Ruleset { abi, handled_access_fs: fs_names(handled_fs), handled_access_net: handled_net, scoped, rules, enforcement }
-}
-
-fn net_names(rights: BitFlags<AccessNet>) -> Vec<&'static str> {
-    [(AccessNet::BindTcp, "bind_tcp"), (AccessNet::ConnectTcp, "connect_tcp")].into_iter().filter(|(r, _)| rights.contains(*r)).map(|(_, n)| n).collect()
 }
 
 fn scope_names(scopes: BitFlags<Scope>) -> Vec<&'static str> {
@@ -190,19 +180,10 @@ struct Enabled<'a> {
 
 /// The ruleset as pretty JSON (with a trailing newline); `{"enabled": false, …}` when the
 /// policy sets no Landlock paths.
-pub fn emit(plan: &Plan, notes: &mut Vec<Diagnostic>) -> String {
+pub fn emit(plan: &Plan) -> String {
     let policy = &plan.policy;
     let rs = ruleset(policy);
     let text = if rs.enabled() {
-        if policy.network.mode.value == NetworkMode::None {
-            notes.push(Diagnostic {
-                severity: crate::diag::Severity::Note,
-                ..Diagnostic::warning(
-                    "landlock-net-deny",
-                    "network mode none: TCP bind and connect are also handled by Landlock (ABI 4) with no port allowed, so TCP is denied even if the network namespace were shared",
-                )
-            });
-        }
         // Serialized directly (not through a `Value`, whose map may sort keys) to keep the order.
         serde_json::to_string_pretty(&Enabled { enabled: true, ruleset: &rs })
     } else {
@@ -237,7 +218,7 @@ mod tests {
         assert_eq!(rs.abi, 6);
         assert!(rs.handled_access_fs.contains(&"truncate") && rs.handled_access_fs.contains(&"make_char"));
         assert!(!rs.handled_access_fs.contains(&"ioctl_dev"));
-        assert_eq!(rs.handled_access_net, ["bind_tcp", "connect_tcp"]);
+        assert!(rs.handled_access_net.is_empty(), "loopback TCP stays usable in mode none");
         assert_eq!(rs.scoped, ["abstract_unix_socket", "signal"]);
         let tmp_write = rs.rules.iter().find(|r| r.path == "/tmp" && r.access.contains(&"write_file")).expect("/tmp write rule");
         assert!(!tmp_write.access.contains(&"make_char") && !tmp_write.access.contains(&"make_block"));
@@ -261,7 +242,7 @@ mod tests {
     #[test]
     fn no_paths_means_disabled() {
         let plan = Plan::new(load(&PolicySource::Builtin("docker-default")).unwrap()).unwrap();
-        let out: serde_json::Value = serde_json::from_str(&emit(&plan, &mut Vec::new())).unwrap();
+        let out: serde_json::Value = serde_json::from_str(&emit(&plan)).unwrap();
         assert_eq!(out["enabled"], false);
     }
 }

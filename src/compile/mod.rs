@@ -107,7 +107,7 @@ pub fn emit(plan: &Plan, kind: EmitKind, options: &EmitOptions, notes: &mut Vec<
         }
         EmitKind::Apparmor => Output::Text(apparmor::emit(plan, notes)),
         EmitKind::Selinux => Output::Text(selinux::emit(plan, notes)),
-        EmitKind::Landlock => Output::Text(landlock::emit(plan, notes)),
+        EmitKind::Landlock => Output::Text(landlock::emit(plan)),
         EmitKind::K8s => Output::Files(k8s::emit(plan, notes)?),
     })
 }

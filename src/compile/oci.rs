@@ -64,7 +64,7 @@ pub fn spec(plan: &Plan, options: &EmitOptions, notes: &mut Vec<Diagnostic>) -> 
     });
     let labels = selinux::labels(policy);
     process.set_selinux_label(Some(labels.process.clone()));
-    lsm_notes(policy, &process, &labels.mount, notes);
+    lsm_notes(policy, &process, notes);
 
     let arch = options.arch.or_else(Arch::host).unwrap_or(Arch::X86_64);
     let mut linux = LinuxBuilder::default()
@@ -234,12 +234,14 @@ fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
 }
 
 /// Tells the user which label fields a host without that LSM needs removed (see the module doc).
-fn lsm_notes(policy: &Policy, process: &oci_spec::runtime::Process, mount_label: &str, notes: &mut Vec<Diagnostic>) {
+fn lsm_notes(policy: &Policy, process: &oci_spec::runtime::Process, notes: &mut Vec<Diagnostic>) {
     let mut fields = Vec::new();
     if let Some(profile) = process.apparmor_profile() {
-        fields.push(format!("process.apparmorProfile `{profile}` (AppArmor: load it first, e.g. `palisade policy compile --emit apparmor | apparmor_parser -r`)"));
+        fields.push(format!("process.apparmorProfile `{profile}` (AppArmor; load the profile first: `palisade policy compile POLICY --emit apparmor | apparmor_parser -r`)"));
     }
-    fields.push(format!("process.selinuxLabel and linux.mountLabel `{mount_label}` (SELinux)"));
+    if let Some(label) = process.selinux_label() {
+        fields.push(format!("process.selinuxLabel `{label}` and linux.mountLabel (SELinux)"));
+    }
     notes.push(
         Diagnostic::warning(
             "oci-lsm-labels",

@@ -140,20 +140,62 @@ fn op_name(op: Op) -> &'static str {
     }
 }
 
-/// Translates a check; a 32-bit equality becomes an exact masked comparison, other 32-bit
-/// comparisons widen to 64 bits (reported in `widened`).
-fn json_cond(check: &ArgCheck, widened: &mut Vec<String>) -> JsonCond {
-    let op = match (check.low_word_only, check.op) {
-        (true, Op::Eq) => Op::MaskedEq(0xffff_ffff),
-        (true, Op::MaskedEq(m)) => Op::MaskedEq(m & 0xffff_ffff),
+/// A check in the JSON's vocabulary: when it holds and when it fails, each as a disjunction
+/// of single comparisons. 32-bit checks are exact where a mask can say them: `lo == v` is
+/// `MASKED_EQ(0xffffffff, v)` and `lo != v` its per-bit negation (this keeps Docker's
+/// `socket(0x1_0000_0026)` AF_ALG bypass closed in the JSON too); 32-bit orderings (`<`, `>`…)
+/// have no such form and widen to 64 bits (reported in `widened`).
+struct Literal {
+    holds: Vec<JsonCond>,
+    fails: Vec<JsonCond>,
+}
+
+fn literal(check: &ArgCheck, widened: &mut Vec<String>) -> Literal {
+    let low = |v: u64| v & 0xffff_ffff;
+    let single = |op, value| JsonCond { index: check.arg, op, value };
+    let masked = |mask: u64| single(Op::MaskedEq(mask), low(check.value) & mask);
+    let (holds, fails) = match (check.low_word_only, check.op) {
+        (true, Op::Eq) => {
+            let c = masked(0xffff_ffff);
+            (vec![c.clone()], negate(&c))
+        }
+        (true, Op::Ne) => {
+            let c = masked(0xffff_ffff);
+            (negate(&c), vec![c])
+        }
+        (true, Op::MaskedEq(m)) => {
+            let c = single(Op::MaskedEq(m & 0xffff_ffff), low(check.value));
+            (vec![c.clone()], negate(&c))
+        }
         (true, op) => {
             widened.push(check.text.clone());
-            op
+            let c = single(op, low(check.value));
+            (vec![c.clone()], negate(&c))
         }
-        (false, op) => op,
+        (false, op) => {
+            let c = single(op, check.value);
+            (vec![c.clone()], negate(&c))
+        }
     };
-    let value = if check.low_word_only { check.value & 0xffff_ffff } else { check.value };
-    JsonCond { index: check.arg, op, value }
+    Literal { holds, fails }
+}
+
+/// The conjunction of disjunctions `clauses`, multiplied out and simplified.
+fn and_of_ors(clauses: impl IntoIterator<Item = Vec<JsonCond>>, start: Vec<Vec<JsonCond>>) -> Option<Vec<Vec<JsonCond>>> {
+    let mut dnf = start;
+    for clause in clauses {
+        let mut next = Vec::new();
+        for prefix in &dnf {
+            for c in &clause {
+                next.push([prefix.clone(), vec![c.clone()]].concat());
+            }
+        }
+        dnf = simplify(next);
+        if dnf.len() > MAX_ENTRIES {
+            return None;
+        }
+    }
+    Some(dnf)
 }
 
 /// The negation of a comparison as a disjunction of comparisons the JSON can express.
@@ -188,32 +230,20 @@ fn negate(c: &JsonCond) -> Vec<JsonCond> {
 /// the same), and the fallback when no rule with another action holds.
 fn disjoint_entries(decision: &SyscallDecision, default: Action, widened: &mut Vec<String>) -> Result<Vec<(Action, Vec<JsonCond>)>, JsonError> {
     let too_many = || JsonError::TooManyEntries { syscall: decision.name.to_string() };
-    let rules: Vec<(Action, Vec<JsonCond>)> =
-        decision.rules.iter().map(|r| (r.decided.action, r.checks.iter().map(|c| json_cond(c, widened)).collect())).collect();
-    // DNF of "no rule before index i with an action other than `action` holds".
+    let rules: Vec<(Action, Vec<Literal>)> =
+        decision.rules.iter().map(|r| (r.decided.action, r.checks.iter().map(|c| literal(c, widened)).collect())).collect();
+    // DNF of "no rule before index i with an action other than `action` holds":
+    // ¬(l1 ∧ … ∧ ln) = fails(l1) ∨ … ∨ fails(ln), one clause per such rule.
     let none_other_before = |i: usize, action: Action| -> Result<Vec<Vec<JsonCond>>, JsonError> {
-        let mut dnf: Vec<Vec<JsonCond>> = vec![Vec::new()];
-        for (_, conds) in rules[..i].iter().filter(|(a, _)| *a != action) {
-            // ¬(c1 ∧ … ∧ cn) = ¬c1 ∨ … ∨ ¬cn, distributed over the disjunction so far.
-            let mut next = Vec::new();
-            for prefix in &dnf {
-                for negated in conds.iter().flat_map(negate) {
-                    next.push([prefix.clone(), vec![negated]].concat());
-                }
-            }
-            dnf = simplify(next);
-            if dnf.len() > MAX_ENTRIES {
-                return Err(too_many());
-            }
-        }
-        Ok(dnf)
+        let clauses = rules[..i].iter().filter(|(a, _)| *a != action).map(|(_, lits)| lits.iter().flat_map(|l| l.fails.clone()).collect());
+        and_of_ors(clauses, vec![Vec::new()]).ok_or_else(too_many)
     };
     let mut out = Vec::new();
-    for (i, (action, conds)) in rules.iter().enumerate() {
+    for (i, (action, lits)) in rules.iter().enumerate() {
         if *action != default {
-            for prefix in none_other_before(i, *action)? {
-                out.push((*action, [prefix, conds.clone()].concat()));
-            }
+            let prefix = none_other_before(i, *action)?;
+            let entries = and_of_ors(lits.iter().map(|l| l.holds.clone()), prefix).ok_or_else(too_many)?;
+            out.extend(entries.into_iter().map(|conds| (*action, conds)));
         }
     }
     if decision.fallback.action != default {

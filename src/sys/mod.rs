@@ -12,6 +12,7 @@ pub mod process;
 pub mod rlimit;
 pub mod seccomp;
 pub mod signal;
+pub mod socket;
 pub mod tty;
 
 use std::io;

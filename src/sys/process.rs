@@ -177,6 +177,14 @@ pub fn dup(fd: impl AsFd) -> Result<OwnedFd> {
     fd.as_fd().try_clone_to_owned().op(|| "dup".into())
 }
 
+/// execve(2); returns only on failure.
+pub fn execve(path: &std::ffi::CStr, argv: &[std::ffi::CString], envp: &[std::ffi::CString]) -> Error {
+    match nix::unistd::execve(path, argv, envp) {
+        Err(e) => Error::errno(format!("execve({})", path.to_string_lossy()), e),
+        Ok(never) => match never {},
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,306 @@
+//! Resource limits through cgroups: memory (the OOM killer ends the workload, not the host's
+//! processes), pids (fork bombs stop) and cpu (a share of CPU time). One `palisade-<id>` group
+//! per container, created before the workload starts, removed after it ends — also when the
+//! start fails.
+//!
+//! cgroup v1 (one hierarchy per controller) and v2 (one unified hierarchy) are both handled;
+//! on a hybrid host (v1 controllers plus an empty unified hierarchy, as on the machines this
+//! project is tested on) the v1 hierarchies are the ones that can limit.
+
+pub mod v1;
+pub mod v2;
+
+use crate::policy::model::Resources;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// The limits one container gets.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Limits {
+    pub memory_bytes: Option<u64>,
+    pub pids: Option<u64>,
+    /// CPU time in cores (0.5: half of one CPU).
+    pub cpu: Option<f64>,
+}
+
+impl Limits {
+    pub fn from_policy(resources: &Resources) -> Limits {
+        Limits {
+            memory_bytes: resources.memory_bytes.as_ref().map(|s| s.value),
+            pids: resources.pids.as_ref().map(|s| s.value),
+            cpu: resources.cpu.as_ref().map(|s| s.value),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.memory_bytes.is_none() && self.pids.is_none() && self.cpu.is_none()
+    }
+
+    /// The controllers these limits need, by their kernel names.
+    pub fn controllers(&self) -> Vec<&'static str> {
+        let mut c = Vec::new();
+        if self.memory_bytes.is_some() {
+            c.push("memory");
+        }
+        if self.pids.is_some() {
+            c.push("pids");
+        }
+        if self.cpu.is_some() {
+            c.push("cpu");
+        }
+        c
+    }
+}
+
+/// The CFS period palisade uses (100 ms, the kernel's default) and the quota for `cores`.
+pub fn cpu_quota(cores: f64) -> (u64, u64) {
+    let period = 100_000u64;
+    // The kernel refuses quotas under 1 ms.
+    let quota = ((cores * period as f64).round() as u64).max(1_000);
+    (quota, period)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("create cgroup {}: {source}{}", path.display(), hint(source))]
+    Create { path: PathBuf, #[source] source: io::Error },
+    #[error("write `{value}` to {}: {source}", path.display())]
+    Write { path: PathBuf, value: String, #[source] source: io::Error },
+    #[error("move process {pid} into {}: {source}", path.display())]
+    Join { pid: i32, path: PathBuf, #[source] source: io::Error },
+    #[error("remove cgroup {}: {source}", path.display())]
+    Remove { path: PathBuf, #[source] source: io::Error },
+    #[error("the policy limits {controller}, but no cgroup hierarchy on this host has the {controller} controller ({detail})")]
+    NoController { controller: &'static str, detail: String },
+    #[error("read {}: {source}", path.display())]
+    Read { path: PathBuf, #[source] source: io::Error },
+}
+
+fn hint(e: &io::Error) -> &'static str {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => " (resource limits need a cgroup palisade may create: run as root, or use a policy without [resources])",
+        io::ErrorKind::ReadOnlyFilesystem => " (the cgroup filesystem is read-only here)",
+        _ => "",
+    }
+}
+
+/// The file operations on a cgroup filesystem, so the backends can be tested against a
+/// fake tree that behaves like the kernel's (control files appear with the directory).
+pub trait Fs: Sync {
+    fn create_dir(&self, path: &Path) -> io::Result<()>;
+    /// Writes to an existing file; cgroup control files cannot be created.
+    fn write(&self, path: &Path, value: &str) -> io::Result<()>;
+    fn read(&self, path: &Path) -> io::Result<String>;
+    fn exists(&self, path: &Path) -> bool;
+    fn remove_dir(&self, path: &Path) -> io::Result<()>;
+}
+
+/// The host's cgroup filesystems.
+pub struct HostFs;
+
+impl Fs for HostFs {
+    fn create_dir(&self, path: &Path) -> io::Result<()> {
+        std::fs::create_dir(path)
+    }
+
+    fn write(&self, path: &Path, value: &str) -> io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+        f.write_all(value.as_bytes())
+    }
+
+    fn read(&self, path: &Path) -> io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    fn remove_dir(&self, path: &Path) -> io::Result<()> {
+        std::fs::remove_dir(path)
+    }
+}
+
+/// A container's cgroup: one directory per v1 hierarchy, or one v2 directory.
+pub struct Cgroup {
+    fs: &'static dyn Fs,
+    dirs: Vec<PathBuf>,
+    removed: bool,
+}
+
+impl std::fmt::Debug for Cgroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cgroup").field("dirs", &self.dirs).field("removed", &self.removed).finish()
+    }
+}
+
+impl Cgroup {
+    /// Creates `palisade-<id>` with `limits` in the host's hierarchies; `None` when there is
+    /// nothing to limit (no cgroup is needed then, which keeps rootless runs possible).
+    pub fn create(id: &str, limits: &Limits) -> Result<Option<Cgroup>, Error> {
+        if limits.is_empty() {
+            return Ok(None);
+        }
+        let name = format!("palisade-{id}");
+        let mounts = Mounts::read()?;
+        if let Some(v2) = mounts.v2_root.as_deref().filter(|r| r.join("cgroup.controllers").exists() && mounts.is_pure_v2(r)) {
+            return v2::create(&HostFs, v2, &name, limits).map(Some);
+        }
+        if limits.controllers().iter().all(|c| mounts.v1.iter().any(|(ctl, _)| ctl == c)) {
+            return v1::create(&HostFs, &mounts.v1, &name, limits).map(Some);
+        }
+        if let Some(v2) = mounts.v2_root.as_deref() {
+            return v2::create(&HostFs, v2, &name, limits).map(Some);
+        }
+        let missing = limits.controllers().into_iter().find(|c| !mounts.v1.iter().any(|(ctl, _)| ctl == c)).unwrap_or("memory");
+        Err(Error::NoController { controller: missing, detail: "no cgroup v1 mount has it and no cgroup2 filesystem is mounted".into() })
+    }
+
+    fn empty(fs: &'static dyn Fs) -> Cgroup {
+        Cgroup { fs, dirs: Vec::new(), removed: false }
+    }
+
+    /// Makes `dir` (which must not exist) and remembers it for removal.
+    fn make(&mut self, dir: PathBuf) -> Result<&Path, Error> {
+        self.fs.create_dir(&dir).map_err(|source| Error::Create { path: dir.clone(), source })?;
+        self.dirs.push(dir);
+        Ok(self.dirs.last().expect("just pushed"))
+    }
+
+    /// The group's directories.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
+    /// Moves `pid` (and the threads of its process) into the group.
+    pub fn join(&self, pid: i32) -> Result<(), Error> {
+        for dir in &self.dirs {
+            let path = dir.join("cgroup.procs");
+            self.fs.write(&path, &pid.to_string()).map_err(|source| Error::Join { pid, path, source })?;
+        }
+        Ok(())
+    }
+
+    /// Removes the group. Processes that were just killed may still be exiting, so a busy
+    /// group is retried for up to two seconds.
+    pub fn remove(mut self) -> Result<(), Error> {
+        self.removed = true;
+        remove_dirs(self.fs, &self.dirs)
+    }
+
+    /// Writes a limit, with the file and value in the error.
+    fn write_limit(&self, path: PathBuf, value: String) -> Result<(), Error> {
+        self.fs.write(&path, &value).map_err(|source| Error::Write { path, value, source })
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        if !self.removed {
+            // Reached on an error path, where the first error is the one being reported;
+            // a cleanup failure on top of it is still said once, not swallowed.
+            if let Err(e) = remove_dirs(self.fs, &self.dirs) {
+                eprintln!("palisade: cleanup: {e}");
+            }
+        }
+    }
+}
+
+fn remove_dirs(fs: &dyn Fs, dirs: &[PathBuf]) -> Result<(), Error> {
+    let mut first = None;
+    for dir in dirs.iter().rev() {
+        let mut attempt = 0;
+        loop {
+            match fs.remove_dir(dir) {
+                Ok(()) => break,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => break,
+                Err(e) if e.raw_os_error() == Some(nix::libc::EBUSY) && attempt < 200 => {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(source) => {
+                    first.get_or_insert(Error::Remove { path: dir.clone(), source });
+                    break;
+                }
+            }
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// Where the cgroup hierarchies are mounted, from /proc/self/mountinfo.
+#[derive(Debug, Default)]
+pub struct Mounts {
+    /// v1 controller name → mount point (a co-mounted `cpu,cpuacct` appears under both).
+    pub v1: Vec<(String, PathBuf)>,
+    pub v2_root: Option<PathBuf>,
+}
+
+impl Mounts {
+    pub fn read() -> Result<Mounts, Error> {
+        let path = Path::new("/proc/self/mountinfo");
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.into(), source })?;
+        Ok(Mounts::parse(&text))
+    }
+
+    /// Parses mountinfo lines (proc(5)): `… mount-point … - fstype source super-options`.
+    pub fn parse(mountinfo: &str) -> Mounts {
+        let mut m = Mounts::default();
+        for line in mountinfo.lines() {
+            let Some((left, right)) = line.split_once(" - ") else { continue };
+            let Some(point) = left.split(' ').nth(4) else { continue };
+            let mut r = right.split(' ');
+            let (fstype, _source, options) = (r.next().unwrap_or(""), r.next(), r.next().unwrap_or(""));
+            match fstype {
+                "cgroup2" => {
+                    m.v2_root.get_or_insert_with(|| PathBuf::from(point));
+                }
+                "cgroup" => {
+                    for opt in options.split(',') {
+                        if ["memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer"].contains(&opt) && !m.v1.iter().any(|(c, _)| c == opt) {
+                            m.v1.push((opt.to_string(), PathBuf::from(point)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        m
+    }
+
+    /// A cgroup2 mount with no v1 controller mounted beside it.
+    fn is_pure_v2(&self, _root: &Path) -> bool {
+        self.v1.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn hybrid_mountinfo_parses() {
+        let m = Mounts::parse(HYBRID);
+        assert_eq!(m.v2_root.as_deref(), Some(Path::new("/sys/fs/cgroup/unified")));
+        assert!(m.v1.contains(&("memory".to_string(), PathBuf::from("/sys/fs/cgroup/memory"))));
+        assert!(m.v1.contains(&("pids".to_string(), PathBuf::from("/sys/fs/cgroup/pids"))));
+        assert!(!m.is_pure_v2(Path::new("/sys/fs/cgroup/unified")));
+    }
+
+    #[test]
+    fn limits_and_quota() {
+        let l = Limits { memory_bytes: Some(1 << 20), pids: None, cpu: Some(0.5) };
+        assert_eq!(l.controllers(), ["memory", "cpu"]);
+        assert_eq!(cpu_quota(0.5), (50_000, 100_000));
+        assert_eq!(cpu_quota(0.001), (1_000, 100_000));
+        assert!(Limits::default().is_empty());
+    }
+}

@@ -1,0 +1,154 @@
+//! A run request and a compiled plan resolved into everything the three processes need,
+//! checked before anything starts: a volume the policy refuses, an rlimit that would have to
+//! be raised, a user a rootless run cannot be, a network mode not supported — all fail here.
+
+use super::cgroups::Limits;
+use super::harden::Hardening;
+use super::namespaces::Namespaces;
+use super::rootfs::{MountPlan, Root, Tmpfs};
+use super::spec::{RunSpec, SpecError};
+use super::volumes::{self, Volume};
+use super::{network, AtLayer, Layer, RunError};
+use crate::compile::Plan;
+use crate::policy::model::{NetworkMode, User};
+use crate::sys;
+use std::path::PathBuf;
+
+/// The user the workload runs as, before names are looked up in the container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserPlan {
+    Id { uid: u32, gid: Option<u32> },
+    /// Looked up in the container's /etc/passwd by the workload process.
+    Name(String),
+}
+
+/// The workload's process attributes.
+#[derive(Debug, Clone)]
+pub struct ProcessPlan {
+    pub args: Vec<String>,
+    /// In order; later entries win.
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub user: UserPlan,
+    pub groups: Vec<u32>,
+    pub run_as_non_root: bool,
+    /// (name, soft, hard), each checked to only lower the current limit.
+    pub rlimits: Vec<(String, u64, u64)>,
+    pub tty: bool,
+}
+
+/// Everything about one container run.
+#[derive(Debug)]
+pub struct Container {
+    pub id: String,
+    pub policy: String,
+    pub namespaces: Namespaces,
+    pub network: NetworkMode,
+    pub mounts: MountPlan,
+    pub hostname: String,
+    pub process: ProcessPlan,
+    pub hardening: Hardening,
+    pub limits: Limits,
+}
+
+/// The PATH a workload gets unless the policy or `-e` sets one (Docker's).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+impl Container {
+    /// Resolves and checks a run. Volumes are opened (and held) here.
+    pub fn prepare(plan: &Plan, spec: &RunSpec) -> Result<Container, RunError> {
+        let policy = &plan.policy;
+        let policy_err = |message: String| RunError::Policy { policy: policy.name.clone(), message };
+        if spec.command.is_empty() {
+            return Err(SpecError::NoCommand.into());
+        }
+        let id = super::new_id();
+        let network = network::resolve(&policy.name, policy.network.mode.value, spec.network)?;
+        let namespaces = Namespaces::for_caller(network::private_namespace(network));
+
+        // The user: -u wins over the policy; none means root (a directory rootfs has no
+        // image configuration to say otherwise).
+        let user = match (&spec.user, policy.process.user.as_ref().map(|s| &s.value)) {
+            (Some(u), _) => UserPlan::Id { uid: u.uid, gid: u.gid },
+            (None, Some(User::Id { uid, gid })) => UserPlan::Id { uid: *uid, gid: *gid },
+            (None, Some(User::Name(n))) => UserPlan::Name(n.clone()),
+            (None, None) => UserPlan::Id { uid: 0, gid: Some(0) },
+        };
+        let run_as_non_root = policy.process.run_as_non_root.value;
+        if run_as_non_root && matches!(user, UserPlan::Id { uid: 0, .. }) {
+            return Err(policy_err("run_as_non_root is set, but the workload would run as uid 0 (set `process.user` or pass `-u UID`)".into()));
+        }
+        if let (Some(map), UserPlan::Id { uid, gid }) = (namespaces.user, &user) {
+            if *uid != 0 || gid.is_some_and(|g| g != 0) {
+                return Err(policy_err(format!(
+                    "rootless run (uid {}): only uid 0 exists in the user namespace (it is you); user {uid}:{} cannot be set without subordinate ids, which palisade does not support yet. Run as root, or with a policy and -u that leave the user at 0",
+                    map.host_uid,
+                    gid.unwrap_or(*uid)
+                )));
+            }
+        }
+
+        let mut rlimits = Vec::new();
+        for (name, limit) in &policy.process.rlimits {
+            sys::rlimit::check_lowers(name, limit.value.soft, limit.value.hard).at(Layer::Rlimits)?;
+            rlimits.push((name.clone(), limit.value.soft, limit.value.hard));
+        }
+
+        // Volumes: opened and checked now, refused before anything starts.
+        let volumes: Vec<Volume> = spec.volumes.iter().map(|v| volumes::open_and_check(v, &policy.name, &policy.volumes)).collect::<Result<_, _>>()?;
+
+        let root = match &spec.rootfs {
+            None => Root::Host,
+            Some(dir) => {
+                let canonical = std::fs::canonicalize(dir).map_err(|e| sys::Error::new(format!("rootfs {}", dir.display()), e)).at(Layer::Rootfs)?;
+                if !canonical.is_dir() {
+                    return Err(sys::Error::new(format!("rootfs {}", dir.display()), std::io::Error::other("not a directory"))).at(Layer::Rootfs);
+                }
+                Root::Dir(canonical)
+            }
+        };
+        let mut tmpfs: Vec<Tmpfs> = policy.filesystem.tmpfs.iter().map(|(path, opts)| Tmpfs::parse(path, &opts.value)).collect();
+        if root == Root::Host && !tmpfs.iter().any(|t| t.path.as_os_str() == "/tmp") {
+            // The host-root sandbox's private /tmp.
+            tmpfs.push(Tmpfs::parse("/tmp", "mode=1777,size=64m,nosuid,nodev"));
+        }
+        for t in &tmpfs {
+            sys::mount::relative_clean(&t.path).at(Layer::Mounts)?;
+        }
+        let mounts = MountPlan {
+            root,
+            read_only_root: policy.filesystem.read_only_root.value,
+            tmpfs,
+            masked: policy.filesystem.masked_paths.iter().map(|i| PathBuf::from(&i.name)).collect(),
+            readonly: policy.filesystem.readonly_paths.iter().map(|i| PathBuf::from(&i.name)).collect(),
+            volumes,
+            private_sysfs: namespaces.network,
+            devpts_gid: (!namespaces.rootless()).then_some(5),
+        };
+
+        let hostname = spec.hostname.clone().unwrap_or_else(|| id.clone());
+        let mut env = vec![("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOSTNAME".to_string(), hostname.clone())];
+        if spec.tty {
+            env.push(("TERM".into(), "xterm".into()));
+        }
+        env.extend(policy.process.env.iter().map(|(k, v)| (k.clone(), v.value.clone())));
+        env.extend(spec.env.iter().cloned());
+
+        let cwd = spec.workdir.clone().unwrap_or_else(|| PathBuf::from("/"));
+        if !cwd.is_absolute() {
+            return Err(sys::Error::new(format!("working directory {}", cwd.display()), std::io::Error::other("must be absolute"))).at(Layer::WorkingDirectory);
+        }
+
+        Ok(Container {
+            id,
+            policy: policy.name.clone(),
+            namespaces,
+            network,
+            mounts,
+            hostname,
+            process: ProcessPlan { args: spec.command.clone(), env, cwd, user, groups: policy.process.groups.value.clone(), run_as_non_root, rlimits, tty: spec.tty },
+            hardening: Hardening::from_plan(plan),
+            limits: Limits::from_policy(&policy.resources),
+        })
+    }
+}

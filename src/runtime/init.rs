@@ -1,0 +1,157 @@
+//! Init: pid 1 of the container's pid namespace. It builds the container (mounts, hostname,
+//! loopback, terminal), forks the workload, tells the parent whether it started, then reaps
+//! zombies, forwards signals and exits with the workload's status. When init exits the
+//! kernel kills whatever is left in the namespace.
+
+use super::channel::{Channel, Message};
+use super::config::Container;
+use super::{rootfs, workload, AtLayer, Layer, RunError};
+use crate::sys::{self, process::Forked};
+use caps::{CapsHashSet, Capability};
+use nix::sched::CloneFlags;
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// Runs in the cloned child; never returns.
+pub fn main(c: &Container, parent: Channel) -> ! {
+    let code = match run(c, &parent) {
+        Ok(code) => code,
+        Err(e) => {
+            let (layer, message) = match &e {
+                RunError::Start { layer, message } => (*layer, message.clone()),
+                other => (other.layer().unwrap_or(Layer::Init), other.to_string()),
+            };
+            if let Err(send) = parent.send(&Message::Failed { layer, message }) {
+                eprintln!("palisade: init: {e} (and could not report it: {send})");
+            }
+            e.exit_code()
+        }
+    };
+    sys::process::exit_now(code)
+}
+
+fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
+    // Die with the parent: nothing may outlive `palisade run` unsupervised.
+    sys::process::set_parent_death_signal(Signal::SIGKILL).at(Layer::Init)?;
+    // Wait until the parent has written the id maps and moved us into the cgroups.
+    match parent.recv().at(Layer::Init)? {
+        Some((Message::Go, _)) => {}
+        // The parent gave up (its error is the one reported); leave quietly.
+        _ => sys::process::exit_now(125),
+    }
+    // A session of our own: no controlling terminal, so the workload cannot push input into
+    // the user's terminal (TIOCSTI needs it to be the caller's controlling tty;
+    // CVE-2017-5226) and terminal signals reach it only through palisade.
+    sys::process::new_session().at(Layer::Init)?;
+    // The cgroup namespace, now that we are in the container's cgroups: its root is ours.
+    nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| sys::Error::errno("unshare(CLONE_NEWCGROUP)", e)).at(Layer::Namespaces)?;
+    // Signals arrive through a signalfd; as a pid namespace's init we also need handlers, or
+    // the kernel drops them.
+    let signals = handled_signals();
+    sys::signal::block(&signals).at(Layer::Init)?;
+    sys::signal::install_noop_handlers(&signals).at(Layer::Init)?;
+    let sigfd = sys::signal::signal_fd(&signals).at(Layer::Init)?;
+
+    rootfs::setup(&c.mounts)?;
+    nix::unistd::sethostname(&c.hostname).map_err(|e| sys::Error::errno(format!("sethostname({})", c.hostname), e)).at(Layer::Hostname)?;
+    if c.namespaces.network {
+        sys::net::loopback_up().at(Layer::Network)?;
+    }
+    let tty = if c.process.tty {
+        let (master, slave) = sys::tty::open_pty().at(Layer::Terminal)?;
+        parent.send_with_fd(&Message::Pty, Some(master.as_fd())).at(Layer::Terminal)?;
+        Some(slave)
+    } else {
+        None
+    };
+
+    let (from_workload, to_init) = Channel::pair().at(Layer::Init)?;
+    let workload = match sys::process::fork_process().at(Layer::Init)? {
+        Forked::Child => {
+            drop(from_workload);
+            // The parent channel is close-on-exec; until the exec it is just unused here.
+            workload::start(c, to_init, tty)
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(to_init);
+    drop(tty);
+
+    // Relay the workload's reports until execve closes its end (or it dies).
+    let mut failure = None;
+    while let Some((msg, _)) = from_workload.recv().at(Layer::Init)? {
+        match msg {
+            Message::Warning { .. } => parent.send(&msg).at(Layer::Init)?,
+            Message::Failed { layer, message } => failure = Some(RunError::Start { layer, message }),
+            _ => {}
+        }
+    }
+    if let Some(e) = failure {
+        sys::process::pidfd_wait(workload.1.as_fd()).at(Layer::Init)?;
+        return Err(e);
+    }
+    parent.send(&Message::Started).at(Layer::Init)?;
+
+    drop_own_privileges()?;
+    Ok(supervise(workload, &sigfd))
+}
+
+/// Init needs no privilege to wait and relay, except CAP_KILL to signal a workload that
+/// runs as another user: everything else goes, and no_new_privs is set.
+fn drop_own_privileges() -> Result<(), RunError> {
+    let keep: CapsHashSet = [Capability::CAP_KILL].into_iter().collect();
+    sys::process::set_no_new_privs().at(Layer::Init)?;
+    sys::caps::drop_bounding(&keep).at(Layer::Init)?;
+    sys::caps::set_inheritable(&CapsHashSet::new()).at(Layer::Init)?;
+    sys::caps::set_ambient(&CapsHashSet::new()).at(Layer::Init)?;
+    sys::caps::set_permitted_and_effective(&keep).at(Layer::Init)
+}
+
+/// Reaps every child (orphans are re-parented to us), forwards signals to the workload, and
+/// returns the workload's status in the shell convention once it exits.
+fn supervise((workload, _pidfd): (Pid, OwnedFd), sigfd: &nix::sys::signalfd::SignalFd) -> i32 {
+    loop {
+        let mut fds = [nix::poll::PollFd::new(sigfd.as_fd(), nix::poll::PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => {
+                eprintln!("palisade: init: poll: {e}");
+                return 125;
+            }
+        }
+        while let Ok(Some(info)) = sigfd.read_signal() {
+            let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            if signal == Signal::SIGCHLD {
+                if let Some(code) = reap(workload) {
+                    return code;
+                }
+            } else if let Err(e) = nix::sys::signal::kill(workload, signal) {
+                // The workload is exiting; its SIGCHLD follows.
+                if e != nix::errno::Errno::ESRCH {
+                    eprintln!("palisade: init: forwarding {signal}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Reaps all exited children; the workload's exit code if it was among them.
+fn reap(workload: Pid) -> Option<i32> {
+    let mut result = None;
+    loop {
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) | Err(_) => return result,
+            Ok(status) if status.pid() == Some(workload) => result = Some(sys::process::exit_code(status)),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// The signals init blocks and reads: the forwarded ones and SIGCHLD.
+pub fn handled_signals() -> SigSet {
+    let mut s = sys::signal::forwarded();
+    s.add(Signal::SIGCHLD);
+    s
+}

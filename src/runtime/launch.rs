@@ -1,0 +1,91 @@
+//! The parent side of `palisade run`: prepare, create cgroups, clone init into its
+//! namespaces, map ids, move it into the cgroups, release it, relay until it exits, clean up.
+//! Every failure path kills init (through its pidfd) and removes the cgroups.
+
+use super::cgroups::Cgroup;
+use super::channel::{Channel, Message};
+use super::config::Container;
+use super::spec::RunSpec;
+use super::{init, relay, AtLayer, Layer, RunError};
+use crate::compile::Plan;
+use crate::sys::{self, process::Forked};
+use nix::sys::signal::Signal;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// Runs `spec` under `plan` and returns the workload's exit code (128 + N for signal N).
+pub fn run(plan: &Plan, spec: &RunSpec) -> Result<i32, RunError> {
+    let container = Container::prepare(plan, spec)?;
+    let cgroup = Cgroup::create(&container.id, &container.limits)?;
+    // Signals are read from a signalfd from now on; palisade must not die of one between
+    // clone and supervision and leave its cgroups behind.
+    let signals = sys::signal::forwarded();
+    sys::signal::block(&signals).at(Layer::Init)?;
+    let sigfd = sys::signal::signal_fd(&signals).at(Layer::Init)?;
+    let (parent, child) = Channel::pair().at(Layer::Init)?;
+    let (pid, pidfd) = match sys::process::clone_process(container.namespaces.clone_flags()).at(Layer::Namespaces)? {
+        Forked::Child => {
+            drop(parent);
+            init::main(&container, child)
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child);
+    let mut init = InitGuard { pidfd: Some(pidfd) };
+
+    container.namespaces.write_id_maps(pid).at(Layer::IdMaps)?;
+    if let Some(cg) = &cgroup {
+        cg.join(pid.as_raw())?;
+    }
+    parent.send(&Message::Go).at(Layer::Init)?;
+
+    let mut master = None;
+    loop {
+        match parent.recv().at(Layer::Init)? {
+            Some((Message::Pty, fd)) => master = fd,
+            Some((Message::Warning { layer, message }, _)) => eprintln!("palisade: warning: {layer}: {message}"),
+            Some((Message::Started, _)) => break,
+            Some((Message::Failed { layer, message }, _)) => {
+                init.wait()?;
+                return Err(RunError::Start { layer, message });
+            }
+            Some((other, _)) => return Err(RunError::Start { layer: Layer::Init, message: format!("unexpected message {other:?}") }),
+            None => {
+                let status = init.wait()?;
+                return Err(RunError::InitDied { status });
+            }
+        }
+    }
+    let code = relay::supervise(init.pidfd.as_ref().expect("init not reaped yet").as_fd(), &sigfd, master)?;
+    init.pidfd = None;
+    if let Some(cg) = cgroup {
+        cg.remove()?;
+    }
+    Ok(code)
+}
+
+/// Owns init until it is reaped; on any early return it is killed and reaped, so no
+/// process (and with it no namespace) outlives the failed start.
+struct InitGuard {
+    pidfd: Option<OwnedFd>,
+}
+
+impl InitGuard {
+    /// Waits for init to exit and describes how it ended.
+    fn wait(&mut self) -> Result<String, RunError> {
+        let Some(fd) = self.pidfd.take() else { return Ok("already reaped".into()) };
+        let status = sys::process::pidfd_wait(fd.as_fd()).at(Layer::Init)?;
+        Ok(format!("{status:?}"))
+    }
+}
+
+impl Drop for InitGuard {
+    fn drop(&mut self) {
+        if let Some(fd) = self.pidfd.take() {
+            let killed = sys::process::pidfd_signal(fd.as_fd(), Signal::SIGKILL);
+            let reaped = sys::process::pidfd_wait(fd.as_fd());
+            if let Err(e) = killed.and(reaped.map(drop)) {
+                eprintln!("palisade: cleanup: init: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The container's filesystem view, built by init inside its new mount namespace and ended
+//! with pivot_root. Every destination is resolved inside the new root (openat2
+//! RESOLVE_IN_ROOT) and mounted onto through its descriptor, so symlinks in a rootfs cannot
+//! aim a mount at the host (runc CVE-2021-30465).
+
+use super::volumes::Volume;
+use super::{AtLayer, Layer, RunError};
+use crate::sys::mount::{self as m, attr, Create, Flags};
+use crate::sys::{self};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// Where the root filesystem comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// The host's `/`, read-only (the host-root sandbox).
+    Host,
+    /// A directory (absolute, canonical).
+    Dir(PathBuf),
+}
+
+/// A tmpfs mount: flags and the filesystem's own options (`size=`, `mode=`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tmpfs {
+    pub path: PathBuf,
+    pub flags: Flags,
+    pub data: String,
+}
+
+impl Tmpfs {
+    /// Parses `size=64m,nosuid,nodev,noexec`: mount flags are taken out, the rest is data.
+    pub fn parse(path: &str, options: &str) -> Tmpfs {
+        let mut flags = Flags::empty();
+        let mut data = Vec::new();
+        for opt in options.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            match opt {
+                "ro" => flags |= Flags::MS_RDONLY,
+                "rw" => {}
+                "nosuid" => flags |= Flags::MS_NOSUID,
+                "nodev" => flags |= Flags::MS_NODEV,
+                "noexec" => flags |= Flags::MS_NOEXEC,
+                "noatime" => flags |= Flags::MS_NOATIME,
+                "nodiratime" => flags |= Flags::MS_NODIRATIME,
+                "relatime" => flags |= Flags::MS_RELATIME,
+                "strictatime" => flags |= Flags::MS_STRICTATIME,
+                other => data.push(other),
+            }
+        }
+        Tmpfs { path: PathBuf::from(path), flags, data: data.join(",") }
+    }
+}
+
+/// Everything init mounts, computed by the parent.
+#[derive(Debug)]
+pub struct MountPlan {
+    pub root: Root,
+    pub read_only_root: bool,
+    pub tmpfs: Vec<Tmpfs>,
+    pub masked: Vec<PathBuf>,
+    pub readonly: Vec<PathBuf>,
+    pub volumes: Vec<Volume>,
+    /// The container has its own network namespace, so a fresh sysfs can be mounted.
+    pub private_sysfs: bool,
+    /// Group of new ptys (`tty`, 5) when that gid exists in the container's id space.
+    pub devpts_gid: Option<u32>,
+}
+
+/// Device nodes bound from the host into the container's /dev: the ones every program may
+/// expect, none that reaches hardware.
+pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Hides the host's /run (sockets of daemons: a read-only mount does not stop connect(2)
+/// on a socket file) in the host-root sandbox.
+const HOST_HIDDEN: &[&str] = &["/run"];
+
+const NOSUID_NODEV_NOEXEC: Flags = Flags::MS_NOSUID.union(Flags::MS_NODEV).union(Flags::MS_NOEXEC);
+
+/// Builds the filesystem and pivots into it. Steps in order, each with why.
+pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
+    // 1. Nothing mounted from here on may propagate to the host's namespace (and nothing the
+    //    host mounts later may appear in the container).
+    m::make_private(Path::new("/")).at(Layer::Rootfs)?;
+
+    // 2. The new root must be a mount point of its own for pivot_root. A directory rootfs is
+    //    bound onto itself. The host's / is bound (with its submounts) below a private tmpfs
+    //    staging directory, in this namespace only, so no directory is created on the host.
+    let new_root = match &plan.root {
+        Root::Dir(dir) => {
+            m::bind(dir, dir, true).at(Layer::Rootfs)?;
+            dir.clone()
+        }
+        Root::Host => {
+            let staging = Path::new("/tmp");
+            m::mount(Some("tmpfs"), staging, Some("tmpfs"), NOSUID_NODEV_NOEXEC, Some("mode=700,size=16k")).at(Layer::Rootfs)?;
+            let root = staging.join("root");
+            std::fs::create_dir(&root).map_err(|e| sys::Error::new(format!("mkdir {}", root.display()), e)).at(Layer::Rootfs)?;
+            m::bind(Path::new("/"), &root, true).at(Layer::Rootfs)?;
+            root
+        }
+    };
+    let root = m::open_dir(&new_root).at(Layer::Rootfs)?;
+    let host = plan.root == Root::Host;
+
+    // 3. Mount points exist before the root turns read-only; in the host's / none is ever
+    //    created (it would write to the host), so they must exist already.
+    let create = |kind: Create| if host { Create::Never } else { kind };
+    let mut points: Vec<(&Path, Create)> = vec![(Path::new("/proc"), Create::Dir), (Path::new("/sys"), Create::Dir), (Path::new("/dev"), Create::Dir)];
+    points.extend(plan.tmpfs.iter().map(|t| (t.path.as_path(), Create::Dir)));
+    points.extend(plan.volumes.iter().map(|v| (v.spec.destination.as_path(), if v.is_dir { Create::Dir } else { Create::File })));
+    if host {
+        points.extend(HOST_HIDDEN.iter().map(|p| (Path::new(*p), Create::Dir)));
+    }
+    for (path, kind) in &points {
+        m::open_in_root(root.as_fd(), path, create(*kind)).map_err(|e| mount_point_error(e, path, host)).at(Layer::Rootfs)?;
+    }
+
+    // 4. Read-only root: every mount of the root tree at once (mount_setattr AT_RECURSIVE), so
+    //    no submount of the image (or of the host) stays writable. Mounts made below are
+    //    separate and keep their own flags.
+    if host || plan.read_only_root {
+        m::set_attributes(root.as_fd(), attr::RDONLY, 0, true).at(Layer::Rootfs)?;
+    }
+
+    // 5. A fresh procfs for the new pid namespace: it shows only the container's processes.
+    let proc = target(&root, "/proc").at(Layer::Mounts)?;
+    m::mount(Some("proc"), &m::fd_path(proc.as_fd()), Some("proc"), NOSUID_NODEV_NOEXEC, None).at(Layer::Mounts)?;
+
+    // 6. sysfs, read-only: fresh when the network namespace is private (sysfs shows the
+    //    namespace's interfaces, and a user namespace may mount it only then); otherwise the
+    //    host's, bound read-only.
+    let sys_dir = target(&root, "/sys").at(Layer::Mounts)?;
+    if plan.private_sysfs {
+        m::mount(Some("sysfs"), &m::fd_path(sys_dir.as_fd()), Some("sysfs"), NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY, None).at(Layer::Mounts)?;
+    } else {
+        m::bind(Path::new("/sys"), &m::fd_path(sys_dir.as_fd()), true).at(Layer::Mounts)?;
+        let sys_mount = target(&root, "/sys").at(Layer::Mounts)?;
+        m::set_attributes(sys_mount.as_fd(), attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, 0, true).at(Layer::Mounts)?;
+    }
+
+    // 7. /dev: a small tmpfs with only harmless devices (bound from the host: a user
+    //    namespace cannot mknod), a private devpts instance (the host's ptys stay invisible),
+    //    /dev/shm and the ipc namespace's mqueue.
+    setup_dev(&root, plan).at(Layer::Devices)?;
+
+    // 8. The host-root sandbox hides the host's daemons' sockets.
+    if host {
+        for path in HOST_HIDDEN {
+            let t = target(&root, path).at(Layer::Mounts)?;
+            m::mount(Some("tmpfs"), &m::fd_path(t.as_fd()), Some("tmpfs"), NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY, Some("mode=755,size=4k")).at(Layer::Mounts)?;
+        }
+    }
+
+    // 9. The policy's tmpfs mounts (the writable scratch space of a read-only root).
+    for t in &plan.tmpfs {
+        let dir = target(&root, &t.path).at(Layer::Mounts)?;
+        let data = (!t.data.is_empty()).then_some(t.data.as_str());
+        m::mount(Some("tmpfs"), &m::fd_path(dir.as_fd()), Some("tmpfs"), t.flags, data).at(Layer::Mounts)?;
+    }
+
+    // 10. Volumes, from the checked source inode to the destination resolved in the root,
+    //     then the policy's forced options on the whole bound tree.
+    for v in &plan.volumes {
+        let source = v.reopen().at(Layer::Volumes)?;
+        let dest = target(&root, &v.spec.destination).at(Layer::Volumes)?;
+        m::bind(&m::fd_path(source.as_fd()), &m::fd_path(dest.as_fd()), true).at(Layer::Volumes)?;
+        if v.attributes != Default::default() {
+            let mounted = target(&root, &v.spec.destination).at(Layer::Volumes)?;
+            m::set_attributes(mounted.as_fd(), v.attributes.set, v.attributes.clear, true).at(Layer::Volumes)?;
+        }
+    }
+
+    // 11. Masked paths: kernel interfaces that leak host data or control the host are
+    //     covered: /dev/null over files, an empty read-only tmpfs over directories.
+    for path in &plan.masked {
+        let Some(t) = existing(&root, path).at(Layer::Mounts)? else { continue };
+        if m::is_dir(t.as_fd()).at(Layer::Mounts)? {
+            m::mount(Some("tmpfs"), &m::fd_path(t.as_fd()), Some("tmpfs"), NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY, Some("mode=755,size=4k")).at(Layer::Mounts)?;
+        } else {
+            m::bind(Path::new("/dev/null"), &m::fd_path(t.as_fd()), false).at(Layer::Mounts)?;
+        }
+    }
+
+    // 12. Read-only paths: bound onto themselves, then made read-only (with everything below).
+    for path in &plan.readonly {
+        let Some(t) = existing(&root, path).at(Layer::Mounts)? else { continue };
+        m::bind(&m::fd_path(t.as_fd()), &m::fd_path(t.as_fd()), true).at(Layer::Mounts)?;
+        let mounted = target(&root, path).at(Layer::Mounts)?;
+        m::set_attributes(mounted.as_fd(), attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, 0, true).at(Layer::Mounts)?;
+    }
+
+    // 13. /dev itself read-only now that it is populated: no new nodes, links or files
+    //     (devpts, shm and mqueue are separate mounts and stay writable).
+    let dev = target(&root, "/dev").at(Layer::Devices)?;
+    m::set_attributes(dev.as_fd(), attr::RDONLY, 0, false).at(Layer::Devices)?;
+
+    // 14. Enter the new root and detach the old one entirely.
+    drop((root, proc, sys_dir, dev));
+    m::pivot_into(&new_root).at(Layer::Rootfs)
+}
+
+fn setup_dev(root: &OwnedFd, plan: &MountPlan) -> sys::Result<()> {
+    let dev = target(root, "/dev")?;
+    m::mount(Some("tmpfs"), &m::fd_path(dev.as_fd()), Some("tmpfs"), Flags::MS_NOSUID | Flags::MS_NOEXEC | Flags::MS_STRICTATIME, Some("mode=755,size=64k"))?;
+    for name in DEVICES {
+        let node = m::open_in_root(root.as_fd(), &Path::new("/dev").join(name), Create::File)?;
+        m::bind(&Path::new("/dev").join(name), &m::fd_path(node.as_fd()), false)?;
+    }
+    let dev = target(root, "/dev")?;
+    for (link, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")] {
+        m::symlink_in(dev.as_fd(), to, link)?;
+    }
+    let pts = m::open_in_root(root.as_fd(), Path::new("/dev/pts"), Create::Dir)?;
+    let gid = plan.devpts_gid.map(|g| format!(",gid={g}")).unwrap_or_default();
+    m::mount(Some("devpts"), &m::fd_path(pts.as_fd()), Some("devpts"), Flags::MS_NOSUID | Flags::MS_NOEXEC, Some(&format!("newinstance,ptmxmode=0666,mode=0620{gid}")))?;
+    let shm = m::open_in_root(root.as_fd(), Path::new("/dev/shm"), Create::Dir)?;
+    m::mount(Some("shm"), &m::fd_path(shm.as_fd()), Some("tmpfs"), NOSUID_NODEV_NOEXEC, Some("mode=1777,size=65536k"))?;
+    let mqueue = m::open_in_root(root.as_fd(), Path::new("/dev/mqueue"), Create::Dir)?;
+    m::mount(Some("mqueue"), &m::fd_path(mqueue.as_fd()), Some("mqueue"), NOSUID_NODEV_NOEXEC, None)
+}
+
+/// Resolves an existing destination in the root.
+fn target(root: &OwnedFd, path: impl AsRef<Path>) -> sys::Result<OwnedFd> {
+    m::open_in_root(root.as_fd(), path.as_ref(), Create::Never)
+}
+
+/// Resolves a destination that may legitimately be absent (masked and read-only paths
+/// name kernel files that not every kernel has).
+fn existing(root: &OwnedFd, path: &Path) -> sys::Result<Option<OwnedFd>> {
+    match target(root, path) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn mount_point_error(e: sys::Error, path: &Path, host: bool) -> sys::Error {
+    if host && e.raw_os_error() == Some(nix::libc::ENOENT) {
+        sys::Error::new(format!("mount point {}", path.display()), std::io::Error::other("does not exist in the host's /, and the host-root sandbox never creates directories on the host"))
+    } else {
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tmpfs_options_split_into_flags_and_data() {
+        let t = Tmpfs::parse("/tmp", "size=64m,nosuid,nodev,noexec");
+        assert_eq!(t.flags, Flags::MS_NOSUID | Flags::MS_NODEV | Flags::MS_NOEXEC);
+        assert_eq!(t.data, "size=64m");
+        let t = Tmpfs::parse("/run", "ro,mode=755");
+        assert_eq!(t.flags, Flags::MS_RDONLY);
+        assert_eq!(t.data, "mode=755");
+    }
+}

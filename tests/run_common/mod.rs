@@ -1,0 +1,217 @@
+//! Shared by the `run_*` integration tests: the real `palisade` binary, a static probe built
+//! from tests/probe/sandbox_probe.c, a minimal busybox rootfs, and the leak checks run after
+//! every test (no mounts, cgroups or processes left on the host).
+//!
+//! The tests need root (as CI runs them) and a few Debian packages; a missing one fails the
+//! test with the package's name instead of skipping it.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+pub const PALISADE: &str = env!("CARGO_BIN_EXE_palisade");
+
+/// Name of the probe inside the rootfs; distinctive so that leaked processes can be found by
+/// their command name.
+pub const PROBE: &str = "/bin/palisade-probe";
+pub const PROBE_SUID: &str = "/bin/palisade-probe-suid";
+
+/// Runs serialize: each test checks the host for leftovers, which another test's live
+/// container would be.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Fails unless the tests run as root (the containment tests need to create cgroups and
+/// run setuid checks; CI runs them as root).
+pub fn require_root() {
+    assert!(nix::unistd::geteuid().is_root(), "the run_* tests must run as root (CI does); run `cargo test` as root");
+}
+
+fn require_tool(tool: &str, package: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(tool);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("`{tool}` is not installed: apt-get install {package}");
+}
+
+/// The probe, compiled once per test binary with `cc -static`.
+pub fn probe_binary() -> &'static Path {
+    static PROBE_BIN: OnceLock<PathBuf> = OnceLock::new();
+    PROBE_BIN.get_or_init(|| {
+        let cc = require_tool("cc", "gcc libc6-dev");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/sandbox_probe.c");
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sandbox_probe-{}", std::process::id()));
+        let res = Command::new(cc).args(["-static", "-O2", "-Wall", "-o"]).arg(&out).arg(&src).output().expect("run cc");
+        assert!(res.status.success(), "cc -static {} failed (static libc comes with Debian's libc6-dev):\n{}", src.display(), String::from_utf8_lossy(&res.stderr));
+        out
+    })
+}
+
+/// A statically linked busybox (Debian's busybox-static); a dynamic one would need libraries
+/// in the rootfs.
+fn busybox() -> PathBuf {
+    let path = require_tool("busybox", "busybox-static");
+    let bytes = std::fs::read(&path).expect("read busybox");
+    let head = &bytes[..bytes.len().min(4096)];
+    assert!(!head.windows(7).any(|w| w == b"ld-linu"), "{} is dynamically linked: apt-get install busybox-static", path.display());
+    path
+}
+
+/// A minimal root filesystem in a temporary directory: busybox and its applets, the probe
+/// (plus a setuid-root copy), /etc/passwd and /etc/group, and /secret/file, which no
+/// Landlock allow-list in the built-in profiles covers.
+pub struct Rootfs {
+    pub dir: tempfile::TempDir,
+}
+
+impl Rootfs {
+    pub fn new() -> Rootfs {
+        let dir = tempfile::Builder::new().prefix("palisade-rootfs-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+        let root = dir.path();
+        for d in ["bin", "etc", "secret", "usr", "lib", "tmp", "home", "data"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        std::fs::copy(busybox(), root.join("bin/busybox")).unwrap();
+        for applet in ["sh", "ls", "cat", "id", "echo", "sleep", "true", "false", "env", "pwd", "hostname", "test", "stat", "mount"] {
+            std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+        }
+        let probe = root.join(PROBE.trim_start_matches('/'));
+        std::fs::copy(probe_binary(), &probe).unwrap();
+        let suid = root.join(PROBE_SUID.trim_start_matches('/'));
+        std::fs::copy(probe_binary(), &suid).unwrap();
+        nix::unistd::chown(&suid, Some(nix::unistd::Uid::from_raw(0)), Some(nix::unistd::Gid::from_raw(0))).unwrap();
+        std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+        std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\napp:x:1000:1000:app:/home:/bin/sh\n").unwrap();
+        std::fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\napp:x:1000:\n").unwrap();
+        std::fs::write(root.join("secret/file"), "secret\n").unwrap();
+        std::fs::set_permissions(root.join("secret/file"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        Rootfs { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a policy file next to the rootfs (outside it) and returns its path.
+    pub fn policy(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().with_extension(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        path
+    }
+}
+
+impl Drop for Rootfs {
+    fn drop(&mut self) {
+        // Policy files written by `policy` sit beside the directory.
+        let parent = self.dir.path().parent().unwrap();
+        let stem = self.dir.path().file_name().unwrap().to_string_lossy().into_owned();
+        if let Ok(entries) = std::fs::read_dir(parent) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(&format!("{stem}.")) && name.ends_with(".toml") {
+                    std::fs::remove_file(e.path()).unwrap();
+                }
+            }
+        }
+    }
+}
+
+/// Runs `palisade ARGS` with stdin closed and returns its output.
+pub fn palisade<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Command::new(PALISADE).args(args).stdin(Stdio::null()).output().expect("run palisade")
+}
+
+/// `palisade run --policy POLICY --rootfs ROOTFS [EXTRA…] -- PROBE CHECK…`.
+pub fn run_probe(rootfs: &Rootfs, policy: &str, extra: &[&str], check: &[&str]) -> Output {
+    let mut args: Vec<String> = vec!["run".into(), "--policy".into(), policy.into(), "--rootfs".into(), rootfs.path().display().to_string()];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.push("--".into());
+    args.push(PROBE.into());
+    args.extend(check.iter().map(|s| s.to_string()));
+    palisade(&args)
+}
+
+/// The `key=value` lines (and `Key:\tvalue` status lines) of a probe's output.
+pub fn fields(out: &Output) -> BTreeMap<String, String> {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut map = BTreeMap::new();
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once('=').or_else(|| line.split_once(":\t")) {
+            map.insert(k.trim().to_string(), v.trim().to_string());
+        }
+    }
+    map
+}
+
+/// Exit code, stdout and stderr for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!("exit {:?}\n--- stdout\n{}--- stderr\n{}", out.status.code(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or_else(|| panic!("palisade was killed by a signal: {}", describe(out)))
+}
+
+/// Asserts the host holds nothing of any run: no mount naming palisade or a test rootfs, no
+/// `palisade*` cgroup, no process of palisade or the probe.
+pub fn assert_no_leaks() {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let leaked: Vec<&str> = mountinfo.lines().filter(|l| l.contains("palisade") || l.contains(env!("CARGO_TARGET_TMPDIR"))).collect();
+    assert!(leaked.is_empty(), "mounts leaked into the host's namespace:\n{}", leaked.join("\n"));
+
+    let mut cgroups = Vec::new();
+    find_named(Path::new("/sys/fs/cgroup"), "palisade", 4, &mut cgroups);
+    assert!(cgroups.is_empty(), "cgroups leaked: {cgroups:?}");
+
+    let me = std::process::id().to_string();
+    let mut procs = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) || name == me {
+            continue;
+        }
+        let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        let comm = comm.trim();
+        if comm == "palisade" || comm.starts_with("palisade-probe") {
+            procs.push(format!("{name} ({comm})"));
+        }
+    }
+    assert!(procs.is_empty(), "processes leaked: {procs:?}");
+}
+
+fn find_named(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        if !e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            continue;
+        }
+        if e.file_name().to_string_lossy().starts_with(prefix) {
+            out.push(e.path());
+        }
+        if depth > 0 {
+            find_named(&e.path(), prefix, depth - 1, out);
+        }
+    }
+}
+
+/// The capability mask a policy keeps, as /proc/self/status prints it.
+pub fn cap_mask(policy: &str) -> String {
+    let p = palisade::policy::load(&palisade::policy::PolicySource::from_arg(policy)).unwrap_or_else(|d| panic!("{}", d.render()));
+    let mask = p.capabilities.kept.keys().fold(0u64, |m, c| m | (1u64 << c.index()));
+    format!("{mask:016x}")
+}
