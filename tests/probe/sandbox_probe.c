@@ -2,7 +2,8 @@
  *
  * Built with `cc -static` by tests/run_common so it runs in any rootfs. One check per
  * invocation; each prints `key=value` lines that the tests parse, and exits 0 unless the
- * check itself could not run. It never decides pass/fail: the Rust tests do.
+ * check itself could not run. Fields are space- or line-separated. It never decides
+ * pass/fail: the Rust tests do.
  *
  *   sandbox_probe mount                  mount(2) a tmpfs on /tmp             -> mount=OK|<ERRNO>
  *   sandbox_probe read PATH              open+read PATH                       -> read=OK bytes=N|<ERRNO>
@@ -15,7 +16,7 @@
  *   sandbox_probe forkbomb               forks until refused (at most 4096)   -> forked=N error=<ERRNO>|none
  *   sandbox_probe alloc MIB              allocates and touches MIB MiB        -> allocated=N (if not killed)
  *   sandbox_probe netdevs                interfaces in /proc/net/dev, and lo's flags
- *   sandbox_probe tcp-loopback           connect(127.0.0.1:1)                 -> connect=<ERRNO>
+ *   sandbox_probe connect IP PORT        TCP connect(IP:PORT)                 -> connect=OK|<ERRNO>
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -187,12 +188,15 @@ static int do_netdevs(void) {
     return 0;
 }
 
-static int do_tcp_loopback(void) {
+static int do_connect(const char *ip, int port) {
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0)
         return result("socket", 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(1)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
+        fprintf(stderr, "sandbox_probe: bad address %s\n", ip);
+        return 2;
+    }
     int r = connect(s, (struct sockaddr *)&a, sizeof a);
     return result("connect", r == 0);
 }
@@ -241,8 +245,8 @@ int main(int argc, char **argv) {
         return do_alloc(atol(argv[2]));
     if (!strcmp(cmd, "netdevs"))
         return do_netdevs();
-    if (!strcmp(cmd, "tcp-loopback"))
-        return do_tcp_loopback();
+    if (!strcmp(cmd, "connect") && argc == 4)
+        return do_connect(argv[2], atoi(argv[3]));
     fprintf(stderr, "sandbox_probe: unknown check %s\n", cmd);
     return 2;
 }

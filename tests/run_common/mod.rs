@@ -82,7 +82,7 @@ impl Rootfs {
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
         std::fs::copy(busybox(), root.join("bin/busybox")).unwrap();
-        for applet in ["sh", "ls", "cat", "id", "echo", "sleep", "true", "false", "env", "pwd", "hostname", "test", "stat", "mount"] {
+        for applet in ["sh", "ls", "cat", "id", "echo", "sleep", "true", "false", "env", "pwd", "hostname", "test", "stat", "mount", "grep", "head", "kill", "stty"] {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
         }
         let probe = root.join(PROBE.trim_start_matches('/'));
@@ -146,16 +146,28 @@ pub fn run_probe(rootfs: &Rootfs, policy: &str, extra: &[&str], check: &[&str]) 
     palisade(&args)
 }
 
-/// The `key=value` lines (and `Key:\tvalue` status lines) of a probe's output.
+/// The `key=value` fields (space- or line-separated) and `Key:\tvalue` status lines of a
+/// probe's output.
 pub fn fields(out: &Output) -> BTreeMap<String, String> {
     let text = String::from_utf8_lossy(&out.stdout);
     let mut map = BTreeMap::new();
     for line in text.lines() {
-        if let Some((k, v)) = line.split_once('=').or_else(|| line.split_once(":\t")) {
+        if let Some((k, v)) = line.split_once(":\t") {
             map.insert(k.trim().to_string(), v.trim().to_string());
+            continue;
+        }
+        for token in line.split_whitespace() {
+            if let Some((k, v)) = token.split_once('=') {
+                map.insert(k.to_string(), v.to_string());
+            }
         }
     }
     map
+}
+
+/// One field, for assertions.
+pub fn field<'a>(f: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
+    f.get(key).map(String::as_str)
 }
 
 /// Exit code, stdout and stderr for assertion messages.
