@@ -11,7 +11,7 @@
 //! `runc`), a C compiler with static libc (`build-essential`) and a static busybox
 //! (`busybox-static`). A missing one fails the test with the package to install.
 
-use palisade::compile::{oci, EmitOptions, Plan};
+use palisade::compile::{oci, EmitOptions, LsmTarget, Plan};
 use palisade::diag::Diagnostic;
 use palisade::policy::{load, load_str, Policy, PolicySource};
 use palisade::seccomp::action::Action;
@@ -133,18 +133,16 @@ fn runc_run(dir: &Path, bundle: &Path, label: &str) -> Output {
     child.wait_with_output().expect("collect runc output")
 }
 
-/// The config for a policy, minus the LSM label fields. This kernel has neither AppArmor nor
-/// SELinux active (AppArmor is not built in, SELinux is built in but disabled), and runc
-/// refuses any config naming an LSM the host lacks; deleting the fields is the documented step
-/// for such hosts (`oci-lsm-labels`), and everything else is used exactly as emitted.
+/// The config for a policy as emitted for this host: it has neither AppArmor nor SELinux
+/// active (AppArmor is not built in, SELinux is built in but disabled), and runc refuses any
+/// config naming an LSM the host lacks, so the target is `LsmTarget::None` — which the compiler
+/// reports (`oci-lsm-omitted`) — and everything is used exactly as emitted.
 fn config_for(plan: &Plan, args: &[&str], notes: &mut Vec<Diagnostic>) -> oci_spec::runtime::Spec {
-    let options = EmitOptions { arch: Some(Arch::X86_64), args: args.iter().map(|a| a.to_string()).collect() };
-    let mut spec = oci::spec(plan, &options, notes).expect("the policy compiles to an OCI config");
-    assert!(notes.iter().any(|n| n.code == "oci-lsm-labels"), "the label note tells users what to delete");
-    let process = spec.process_mut().as_mut().expect("process");
-    process.set_apparmor_profile(None);
-    process.set_selinux_label(None);
-    spec.linux_mut().as_mut().expect("linux").set_mount_label(None);
+    let options = EmitOptions { arch: Some(Arch::X86_64), args: args.iter().map(|a| a.to_string()).collect(), lsm: LsmTarget::None };
+    let spec = oci::spec(plan, &options, notes).expect("the policy compiles to an OCI config");
+    assert!(notes.iter().any(|n| n.code == "oci-lsm-omitted"), "the omitted labels are reported");
+    let process = spec.process().as_ref().expect("process");
+    assert!(process.apparmor_profile().is_none() && process.selinux_label().is_none());
     spec
 }
 

@@ -32,7 +32,7 @@ fn sources() -> Vec<(String, PolicySource)> {
 
 #[test]
 fn every_artifact_of_every_policy() {
-    let options = EmitOptions { arch: Some(Arch::X86_64), args: vec!["/bin/sh".into()] };
+    let options = EmitOptions { arch: Some(Arch::X86_64), args: vec!["/bin/sh".into()], lsm: Default::default() };
     for (name, source) in sources() {
         let plan = Plan::new(load(&source).unwrap_or_else(|d| panic!("{name}: {d}"))).unwrap();
         for kind in KINDS {

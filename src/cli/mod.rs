@@ -68,6 +68,16 @@ pub enum NetArg {
     Bridge,
 }
 
+/// `--lsm`: a target, or `auto` for the LSMs enabled on this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LsmArg {
+    Auto,
+    All,
+    Apparmor,
+    Selinux,
+    None,
+}
+
 /// Output format for reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -97,6 +107,9 @@ pub enum PolicyCommand {
         /// Architecture for `--emit seccomp-bpf` and the primary one for `--emit oci`.
         #[arg(long)]
         arch: Option<Arch>,
+        /// `--emit oci`: the LSMs the host that runs the config enforces (`auto`: this host's).
+        #[arg(long, value_enum, default_value = "auto")]
+        lsm: LsmArg,
         /// Process arguments for `--emit oci`.
         #[arg(last = true)]
         args: Vec<String>,

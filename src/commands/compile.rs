@@ -1,20 +1,41 @@
 //! `palisade policy compile FILE --emit KIND`.
 
-use crate::compile::{emit, EmitKind, EmitOptions, Output, Plan};
+use crate::cli::LsmArg;
+use crate::compile::{emit, EmitKind, EmitOptions, LsmTarget, Output, Plan};
 use crate::seccomp::arch::Arch;
 use anyhow::Context;
 use std::path::Path;
 
-pub fn run(file: &str, kind: EmitKind, output: Option<&Path>, arch: Option<Arch>, args: Vec<String>) -> anyhow::Result<i32> {
+pub fn run(file: &str, kind: EmitKind, output: Option<&Path>, arch: Option<Arch>, lsm: LsmArg, args: Vec<String>) -> anyhow::Result<i32> {
     let Some(policy) = super::load_or_report(file) else { return Ok(1) };
     let plan = Plan::new(policy)?;
     let mut notes = Vec::new();
-    let out = emit(&plan, kind, &EmitOptions { arch, args }, &mut notes)?;
+    let lsm = match lsm {
+        LsmArg::Auto => host_lsms(),
+        LsmArg::All => LsmTarget::All,
+        LsmArg::Apparmor => LsmTarget::Apparmor,
+        LsmArg::Selinux => LsmTarget::Selinux,
+        LsmArg::None => LsmTarget::None,
+    };
+    let out = emit(&plan, kind, &EmitOptions { arch, args, lsm }, &mut notes)?;
     for note in &notes {
         eprint!("{}", note.render());
     }
     write_output(out, output).with_context(|| format!("writing {} output", kind.name()))?;
     Ok(0)
+}
+
+/// The LSMs this host enforces: AppArmor when its module reports itself enabled, SELinux when
+/// selinuxfs is mounted (its `enforce` file exists in permissive and enforcing mode alike).
+fn host_lsms() -> LsmTarget {
+    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|v| v.trim() == "Y");
+    let selinux = Path::new("/sys/fs/selinux/enforce").exists();
+    match (apparmor, selinux) {
+        (true, true) => LsmTarget::All,
+        (true, false) => LsmTarget::Apparmor,
+        (false, true) => LsmTarget::Selinux,
+        (false, false) => LsmTarget::None,
+    }
 }
 
 fn write_output(out: Output, path: Option<&Path>) -> anyhow::Result<()> {

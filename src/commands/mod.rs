@@ -13,7 +13,7 @@ use crate::cli::PolicyCommand;
 pub fn policy(cmd: PolicyCommand) -> anyhow::Result<i32> {
     match cmd {
         PolicyCommand::Check { files, format } => check::run(&files, format),
-        PolicyCommand::Compile { file, emit, output, arch, args } => compile::run(&file, emit, output.as_deref(), arch, args),
+        PolicyCommand::Compile { file, emit, output, arch, lsm, args } => compile::run(&file, emit, output.as_deref(), arch, lsm, args),
         PolicyCommand::Import { file, output, name, capabilities } => import::run(&file, output.as_deref(), name, &capabilities),
         PolicyCommand::Explain { file, syscall, args, arch, capability, path, format } => {
             explain::run(&file, explain::Query { syscall, args, arch, capability, path }, format)

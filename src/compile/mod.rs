@@ -87,6 +87,31 @@ pub struct EmitOptions {
     pub arch: Option<crate::seccomp::arch::Arch>,
     /// `oci`: the process arguments (default `["/bin/sh"]`).
     pub args: Vec<String>,
+    /// `oci`: the LSMs the host that runs the config enforces.
+    pub lsm: LsmTarget,
+}
+
+/// Which Linux security modules the target host enforces. OCI runtimes refuse a config that
+/// names an LSM the host has not enabled, so `--emit oci` writes only the label fields of the
+/// target's LSMs — and says which it left out, and that the workload is not confined by them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LsmTarget {
+    /// Both labels (a host with AppArmor and SELinux; the complete, fail-closed default).
+    #[default]
+    All,
+    Apparmor,
+    Selinux,
+    None,
+}
+
+impl LsmTarget {
+    pub fn apparmor(self) -> bool {
+        matches!(self, LsmTarget::All | LsmTarget::Apparmor)
+    }
+
+    pub fn selinux(self) -> bool {
+        matches!(self, LsmTarget::All | LsmTarget::Selinux)
+    }
 }
 
 /// Emits one artifact. Anything the target format cannot express is reported in `notes`

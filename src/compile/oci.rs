@@ -7,17 +7,13 @@
 //! primary one (`oci-seccomp-arch-dropped`: left out, so they are killed — stricter, never looser).
 //!
 //! # AppArmor and SELinux labels
-//! `process.apparmorProfile`, `process.selinuxLabel` and `linux.mountLabel` are always emitted
-//! when the policy confines the workload with them, although runc refuses to start a container
-//! whose config names an LSM the host has not enabled (runc 1.1.5: "selinux label is specified
-//! in config, but selinux is disabled or not supported"; "write /proc/self/attr/exec: invalid
-//! argument" for AppArmor) and no host enables both. Why not adapt to the host: compiling is
-//! pure (it never probes the machine it runs on, which is often not the one that runs the
-//! container), and leaving a label out would start the workload without that confinement on a
-//! host that has the LSM, which is exactly the silent weakening the compiler refuses. So the
-//! config is complete and fails closed; the `oci-lsm-labels` note says which fields to delete on
-//! a host that lacks an LSM (a deliberate, visible act), and palisade's own runtime applies
-//! whichever LSM the host has and reports the other.
+//! `process.apparmorProfile`, `process.selinuxLabel` and `linux.mountLabel` are written for the
+//! LSMs of the target host (`EmitOptions::lsm`; the CLI's `--lsm auto` reads the host it runs
+//! on), because runc refuses a config naming an LSM the host has not enabled (runc 1.1.5:
+//! "selinux label is specified in config, but selinux is disabled or not supported"; "write
+//! /proc/self/attr/exec: invalid argument" for AppArmor), and no host enables both. A label left
+//! out means that LSM does not confine the workload: the `oci-lsm-omitted` warning says so,
+//! every time. The library default targets both (complete, fails closed on a host lacking one).
 
 use super::{apparmor, selinux, CompileError, EmitOptions, Plan};
 use crate::diag::Diagnostic;
@@ -57,13 +53,29 @@ pub fn spec(plan: &Plan, options: &EmitOptions, notes: &mut Vec<Diagnostic>) -> 
     // TERM variable: set exactly what the policy says.
     process.set_rlimits(Some(rlimits(policy).map_err(emit_error)?));
     process.set_oom_score_adj(None);
-    process.set_apparmor_profile(match &policy.apparmor.profile.value {
+    let apparmor_profile = match &policy.apparmor.profile.value {
         AppArmorProfile::Generate => Some(apparmor::profile_name(policy)),
         AppArmorProfile::Named(name) => Some(name.clone()),
         AppArmorProfile::Unconfined => None,
-    });
+    };
     let labels = selinux::labels(policy);
-    process.set_selinux_label(Some(labels.process.clone()));
+    let mut omitted = Vec::new();
+    if options.lsm.apparmor() {
+        process.set_apparmor_profile(apparmor_profile);
+    } else if let Some(profile) = apparmor_profile {
+        omitted.push(format!("AppArmor (profile `{profile}`)"));
+    }
+    if options.lsm.selinux() {
+        process.set_selinux_label(Some(labels.process.clone()));
+    } else {
+        omitted.push(format!("SELinux (label `{}`)", labels.process));
+    }
+    if !omitted.is_empty() {
+        notes.push(Diagnostic::warning(
+            "oci-lsm-omitted",
+            format!("the target host does not enforce {}: its label is left out of the config, so it does not confine the workload there", omitted.join(" or ")),
+        ).with_hint("choose the target's LSMs with --lsm all|apparmor|selinux|none"));
+    }
     lsm_notes(policy, &process, notes);
 
     let arch = options.arch.or_else(Arch::host).unwrap_or(Arch::X86_64);
@@ -73,9 +85,11 @@ pub fn spec(plan: &Plan, options: &EmitOptions, notes: &mut Vec<Diagnostic>) -> 
         .readonly_paths(policy.filesystem.readonly_paths.iter().map(|i| i.name.clone()).collect::<Vec<_>>())
         .resources(resources(policy).map_err(built)?)
         .seccomp(seccomp(plan, arch, notes)?)
-        .mount_label(labels.mount)
         .build()
         .map_err(built)?;
+    if options.lsm.selinux() {
+        linux.set_mount_label(Some(labels.mount));
+    }
     // `Linux::default()` fills in youki's sysctls and devices; the policy sets none.
     linux.set_sysctl(None);
     linux.set_devices(None);
@@ -233,23 +247,16 @@ fn rlimit_type(name: &str) -> Option<PosixRlimitType> {
     })
 }
 
-/// Tells the user which label fields a host without that LSM needs removed (see the module doc).
+/// Notes on the labels that are written: the AppArmor profile must be loaded on the host, and
+/// an "auto" SELinux level becomes one fixed category pair in a file.
 fn lsm_notes(policy: &Policy, process: &oci_spec::runtime::Process, notes: &mut Vec<Diagnostic>) {
-    let mut fields = Vec::new();
     if let Some(profile) = process.apparmor_profile() {
-        fields.push(format!("process.apparmorProfile `{profile}` (AppArmor; load the profile first: `palisade policy compile POLICY --emit apparmor | apparmor_parser -r`)"));
+        notes.push(Diagnostic::warning(
+            "oci-apparmor-load",
+            format!("process.apparmorProfile is `{profile}`: load it on the host first (`palisade policy compile POLICY --emit apparmor | apparmor_parser -r`), or runc refuses to start"),
+        ));
     }
-    if let Some(label) = process.selinux_label() {
-        fields.push(format!("process.selinuxLabel `{label}` and linux.mountLabel (SELinux)"));
-    }
-    notes.push(
-        Diagnostic::warning(
-            "oci-lsm-labels",
-            format!("runc refuses to start a container whose config names an LSM the host has not enabled; this config sets {}", fields.join(" and ")),
-        )
-        .with_hint("on a host without AppArmor: jq 'del(.process.apparmorProfile)'; without SELinux: jq 'del(.process.selinuxLabel, .linux.mountLabel)'"),
-    );
-    if policy.selinux.level.value.is_none() {
+    if process.selinux_label().is_some() && policy.selinux.level.value.is_none() {
         notes.push(Diagnostic::warning(
             "oci-selinux-static-level",
             "selinux.level is \"auto\" (unique MCS categories per container), but a config file holds one label: every container started from it shares the categories, so SELinux does not separate them from each other",
@@ -374,7 +381,7 @@ mod tests {
 
     fn emitted(name: &'static str) -> (serde_json::Value, Vec<Diagnostic>) {
         let mut notes = Vec::new();
-        let options = EmitOptions { arch: Some(Arch::X86_64), args: vec!["/probe".into()] };
+        let options = EmitOptions { arch: Some(Arch::X86_64), args: vec!["/probe".into()], ..EmitOptions::default() };
         let text = emit(&plan(name), &options, &mut notes).expect("emits");
         (serde_json::from_str(&text).expect("valid JSON"), notes)
     }
@@ -409,7 +416,7 @@ mod tests {
         assert_eq!(config["linux"]["seccomp"]["flags"], serde_json::json!([]));
         assert_eq!(config["linux"]["seccomp"]["defaultAction"], "SCMP_ACT_ERRNO");
         assert!(notes.iter().any(|n| n.code == "oci-no-landlock"));
-        assert!(notes.iter().any(|n| n.code == "oci-lsm-labels"));
+        assert!(notes.iter().any(|n| n.code == "oci-apparmor-load"));
         assert_eq!(config["process"]["apparmorProfile"], apparmor::profile_name(&plan("untrusted").policy));
     }
 

@@ -19,10 +19,7 @@ pub fn main(c: &Container, parent: Channel) -> ! {
     let code = match run(c, &parent) {
         Ok(code) => code,
         Err(e) => {
-            let (layer, message) = match &e {
-                RunError::Start { layer, message } => (*layer, message.clone()),
-                other => (other.layer().unwrap_or(Layer::Init), other.to_string()),
-            };
+            let (layer, message) = e.report();
             if let Err(send) = parent.send(&Message::Failed { layer, message }) {
                 eprintln!("palisade: init: {e} (and could not report it: {send})");
             }

@@ -130,6 +130,16 @@ impl RunError {
         }
     }
 
+    /// The layer and the reason without it, for reporting across the channel (the receiver
+    /// puts the layer back in front once).
+    pub fn report(&self) -> (Layer, String) {
+        match self {
+            RunError::Sys { layer, source } => (*layer, source.to_string()),
+            RunError::Start { layer, message } => (*layer, message.clone()),
+            other => (other.layer().unwrap_or(Layer::Init), other.to_string()),
+        }
+    }
+
     /// The exit code `palisade run` uses: 125 when palisade could not start the workload,
     /// 126 when the command cannot be executed, 127 when it is not found (as docker run).
     pub fn exit_code(&self) -> i32 {

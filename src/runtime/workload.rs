@@ -17,10 +17,7 @@ pub fn start(c: &Container, report: Channel, tty: Option<OwnedFd>) -> ! {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let (layer, message) = match &err {
-        RunError::Start { layer, message } => (*layer, message.clone()),
-        other => (other.layer().unwrap_or(Layer::Init), other.to_string()),
-    };
+    let (layer, message) = err.report();
     if let Err(e) = report.send(&Message::Failed { layer, message }) {
         // The channel is gone (init died): stderr is the last place left to say it.
         eprintln!("palisade: {err} (and could not report it: {e})");

@@ -76,7 +76,7 @@ impl Rootfs {
     pub fn new() -> Rootfs {
         let dir = tempfile::Builder::new().prefix("palisade-rootfs-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
         let root = dir.path();
-        for d in ["bin", "etc", "secret", "usr", "lib", "tmp", "home", "data"] {
+        for d in ["bin", "etc", "secret", "usr", "lib", "tmp", "home", "data", "proc", "sys", "dev"] {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
