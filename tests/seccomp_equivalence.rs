@@ -67,3 +67,16 @@ fn denied_and_argument_checked_syscalls_take_logarithmic_paths() {
     let path = worst_case_path(&program);
     assert!(path <= 24, "worst-case path {path} is longer than libseccomp's binary tree");
 }
+
+#[test]
+fn programs_over_the_kernel_limit_are_refused_with_a_clear_error() {
+    // Two 64-bit range rules on every x86_64 syscall: far more than 4096 instructions.
+    let mut text = String::from("[seccomp]\ndefault_action = \"errno(EPERM)\"\narchitectures = [\"x86_64\"]\n");
+    for (name, _) in Arch::X86_64.syscalls() {
+        text += &format!("[[seccomp.rule]]\nsyscalls = [\"{name}\"]\naction = \"errno(EACCES)\"\nwhen = [\"arg0:64 >= 0x10000000000\"]\n");
+        text += &format!("[[seccomp.rule]]\nsyscalls = [\"{name}\"]\naction = \"allow\"\nwhen = [\"arg1:64 >= 0x200000000\"]\n");
+    }
+    let policy = palisade::policy::load_str("huge.toml", &text).unwrap();
+    let err = Plan::new(policy).unwrap_err().to_string();
+    assert!(err.contains("over the kernel's limit of 4096"), "{err}");
+}

@@ -511,7 +511,9 @@ impl Lowering<'_> {
         if let Some(level) = raw.level {
             match level.get_ref().as_str() {
                 "auto" => selinux.level = Setting::new(None, self.origin(&level)),
-                l if valid_mls_level(l) => selinux.level = Setting::new(Some(l.to_string()), self.origin(&level)),
+                l if valid_mls_level(l) && libselinux_accepts(&format!("{}:{}:{}:{l}", selinux.user.value, selinux.role.value, selinux.process_type.value)) => {
+                    selinux.level = Setting::new(Some(l.to_string()), self.origin(&level))
+                }
                 l => self.error("invalid-value", &level, format!("`{l}` is not an MLS level"), Some("\"auto\", or e.g. \"s0:c12,c345\"".into())),
             }
         }
@@ -596,6 +598,13 @@ fn valid_label_word(name: &str) -> bool {
     !name.is_empty() && name.len() <= 200 && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
+/// Whether libselinux's own context parser (`context_new`, pure string handling that needs no
+/// SELinux kernel) reads `label` back unchanged, so the labels palisade writes are ones
+/// SELinux tooling understands.
+fn libselinux_accepts(label: &str) -> bool {
+    selinux::OpaqueSecurityContext::new(label).and_then(|c| c.to_c_string()).is_ok_and(|c| c.to_str() == Ok(label))
+}
+
 /// `s0`, `s0:c1,c2`, `s0-s0:c0.c1023`.
 fn valid_mls_level(level: &str) -> bool {
     let sensitivity_ok = |s: &str| s.strip_prefix('s').is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
@@ -630,5 +639,7 @@ mod tests {
         assert!(parse_cidr("10.0.0.0/8").is_some());
         assert!(parse_cidr("10.0.0.0/33").is_none());
         assert!(valid_mls_level("s0:c1,c2") && valid_mls_level("s0-s0:c0.c1023") && !valid_mls_level("x0"));
+        assert!(libselinux_accepts("system_u:system_r:container_t:s0:c1,c2"));
+        assert!(!libselinux_accepts("system_u:system_r"));
     }
 }
