@@ -57,17 +57,16 @@ pub struct SyscallEntry {
     pub args: Vec<ArgEntry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    #[serde(default, skip_serializing_if = "Filter_::is_empty")]
-    pub includes: Filter_,
-    #[serde(default, skip_serializing_if = "Filter_::is_empty")]
-    pub excludes: Filter_,
+    #[serde(default, skip_serializing_if = "Gate::is_empty")]
+    pub includes: Gate,
+    #[serde(default, skip_serializing_if = "Gate::is_empty")]
+    pub excludes: Gate,
 }
 
 /// Docker's `includes`/`excludes` object (read on import; never emitted).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[allow(non_camel_case_types)]
-pub struct Filter_ {
+pub struct Gate {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub arches: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -76,7 +75,7 @@ pub struct Filter_ {
     pub min_kernel: Option<String>,
 }
 
-impl Filter_ {
+impl Gate {
     fn is_empty(&self) -> bool {
         self.arches.is_empty() && self.caps.is_empty() && self.min_kernel.is_none()
     }
@@ -364,11 +363,12 @@ fn intervals_as_comparisons(index: u8, list: &[&JsonCond]) -> Option<Vec<Option<
     for c in list {
         let allowed: Vec<(u64, u64)> = match c.op {
             Op::Eq => vec![(c.value, c.value)],
-            Op::Ne => [(0, c.value.checked_sub(1)), (c.value.checked_add(1).unwrap_or(u64::MAX), (c.value < u64::MAX).then_some(u64::MAX))]
-                .into_iter()
-                .filter_map(|(a, b)| b.map(|b| (a, b)))
-                .filter(|(a, b)| a <= b)
-                .collect(),
+            // Everything below the value and everything above it (either may be empty).
+            Op::Ne => {
+                let below = c.value.checked_sub(1).map(|b| (0, b));
+                let above = c.value.checked_add(1).map(|a| (a, u64::MAX));
+                below.into_iter().chain(above).collect()
+            }
             Op::Lt => c.value.checked_sub(1).map(|b| vec![(0, b)]).unwrap_or_default(),
             Op::Le => vec![(0, c.value)],
             Op::Gt => c.value.checked_add(1).map(|a| vec![(a, u64::MAX)]).unwrap_or_default(),
@@ -426,8 +426,10 @@ fn profile_entries(filter: &Filter, notes: &mut Vec<Diagnostic>) -> Result<Profi
         }
     }
     let mut widened = Vec::new();
-    // (action, errno, args) → names, so syscalls with identical entries share one entry.
-    let mut grouped: BTreeMap<(String, Option<u16>, Vec<(u8, String, u64, u64)>), Vec<String>> = BTreeMap::new();
+    // (action, errno, args as (index, op, value, valueTwo)) → names, so syscalls with identical
+    // entries share one entry.
+    type EntryKey = (String, Option<u16>, Vec<(u8, String, u64, u64)>);
+    let mut grouped: BTreeMap<EntryKey, Vec<String>> = BTreeMap::new();
     for (name, decision) in &by_name {
         let Some(decision) = decision else { continue };
         for (action, conds) in disjoint_entries(decision, default, &mut widened)? {
