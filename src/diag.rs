@@ -1,7 +1,7 @@
 //! Diagnostics: a stable kebab-case code, a message, an optional span with a source snippet,
 //! and a hint. Rendered for humans (rustc-like) or as JSON for pipelines.
 
-use crate::policy::source::Span;
+use crate::policy::source::{Origin, Span};
 use serde::Serialize;
 
 /// How bad a diagnostic is.
@@ -46,6 +46,14 @@ impl Diagnostic {
     pub fn at(mut self, span: &Span) -> Self {
         self.span = Some(span.clone());
         self
+    }
+
+    /// Points at where a setting came from; palisade's own defaults have no position.
+    pub fn at_origin(self, origin: &Origin) -> Self {
+        match origin {
+            Origin::At(span) => self.at(span),
+            Origin::Default => self,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

@@ -8,7 +8,6 @@ mod cases;
 #[path = "support/libseccomp_oracle.rs"]
 mod libseccomp_oracle;
 
-use libseccomp::{ScmpArch, ScmpSyscall};
 use palisade::compile::Plan;
 use palisade::seccomp::action::Action;
 use palisade::seccomp::arch::Arch;
@@ -16,21 +15,6 @@ use palisade::seccomp::interp::run;
 use palisade::seccomp::json::Profile;
 
 const DOCKER_JSON: &str = include_str!("../../shared/data/docker-default-seccomp.json");
-
-fn scmp_arch(arch: Arch) -> ScmpArch {
-    match arch {
-        Arch::X86_64 => ScmpArch::X8664,
-        Arch::X86 => ScmpArch::X86,
-        Arch::X32 => ScmpArch::X32,
-        Arch::Aarch64 => ScmpArch::Aarch64,
-    }
-}
-
-/// libseccomp 2.5.4 predates the newest syscalls; moby skips names it cannot resolve, so those
-/// fall to the default action there while palisade knows them.
-fn libseccomp_knows(arch: Arch, name: &str) -> bool {
-    ScmpSyscall::from_name_by_arch(name, scmp_arch(arch)).is_ok_and(|s| i32::from(s) >= 0)
-}
 
 fn round_trip(caps: &[&str]) {
     let profile: Profile = serde_json::from_str(DOCKER_JSON).unwrap();
@@ -47,7 +31,7 @@ fn round_trip(caps: &[&str]) {
     for arch in [Arch::X86_64, Arch::X86, Arch::X32] {
         for nr in cases::numbers(arch) {
             let name = arch.syscall_name(nr);
-            if name.is_some_and(|n| !libseccomp_knows(arch, n)) {
+            if name.is_some_and(|n| !libseccomp_oracle::knows(arch, n)) {
                 continue;
             }
             for args in cases::arg_cases(&plan.filter, arch, nr) {

@@ -4,6 +4,8 @@
 
 #[path = "support/cases.rs"]
 mod cases;
+#[path = "support/policies.rs"]
+mod policies;
 
 use palisade::compile::Plan;
 use palisade::policy::{load, PolicySource};
@@ -11,18 +13,9 @@ use palisade::seccomp::action::Action;
 use palisade::seccomp::arch::{Arch, AUDIT_ARCH_AARCH64};
 use palisade::seccomp::interp::{run, validate, worst_case_path};
 
-fn policies() -> Vec<PolicySource> {
-    let mut out: Vec<PolicySource> = palisade::policy::load::BUILTIN_PROFILES.iter().map(|(n, _)| PolicySource::Builtin(n)).collect();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
-    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
-    files.sort();
-    out.extend(files.into_iter().map(PolicySource::File));
-    out
-}
-
 #[test]
 fn bpf_program_matches_the_decision_model_for_every_syscall() {
-    for source in policies() {
+    for (_, source) in policies::all() {
         let policy = load(&source).unwrap_or_else(|d| panic!("{source:?}:\n{d}"));
         let plan = Plan::new(policy).unwrap();
         validate(&plan.program).unwrap_or_else(|e| panic!("{source:?}: kernel would refuse the program: {e}"));

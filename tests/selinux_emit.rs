@@ -4,8 +4,9 @@
 //!
 //! secilc is required, not optional: a missing secilc fails these tests.
 
+#[path = "support/policies.rs"]
+mod policies;
 use palisade::compile::{selinux, Plan};
-use palisade::policy::load::BUILTIN_PROFILES;
 use palisade::policy::{load, load_str, Policy, PolicySource};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -47,20 +48,10 @@ fn compile(modules: &[&str]) -> Result<(), String> {
 }
 
 fn all_policies() -> Vec<(String, Policy)> {
-    let mut out: Vec<(String, Policy)> = BUILTIN_PROFILES
-        .iter()
-        .map(|(name, _)| (format!("builtin:{name}"), load(&PolicySource::Builtin(name)).unwrap_or_else(|d| panic!("builtin {name}:\n{d}"))))
-        .collect();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect())
-        .unwrap_or_default();
-    files.sort();
-    for file in files {
-        let policy = load(&PolicySource::File(file.clone())).unwrap_or_else(|d| panic!("{}:\n{d}", file.display()));
-        out.push((file.display().to_string(), policy));
-    }
-    out
+    policies::all().into_iter().map(|(name, source)| {
+        let policy = load(&source).unwrap_or_else(|d| panic!("{name}:\n{d}"));
+        (name, policy)
+    }).collect()
 }
 
 fn module(policy: Policy) -> String {

@@ -2,6 +2,8 @@
 //! change to what palisade emits is reviewed as a diff (`cargo insta review`, or
 //! INSTA_UPDATE=always then `git diff`).
 
+#[path = "support/policies.rs"]
+mod policies;
 use palisade::compile::{emit, EmitKind, EmitOptions, Output, Plan};
 use palisade::policy::{load, PolicySource};
 use palisade::seccomp::arch::Arch;
@@ -17,17 +19,18 @@ const KINDS: [EmitKind; 7] = [
     EmitKind::K8s,
 ];
 
+/// Snapshot names: the built-in's name, or `policies-<stem>` for an example policy.
 fn sources() -> Vec<(String, PolicySource)> {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let mut out: Vec<(String, PolicySource)> =
-        palisade::policy::load::BUILTIN_PROFILES.iter().map(|(n, _)| (n.to_string(), PolicySource::Builtin(n))).collect();
-    let mut files: Vec<_> = std::fs::read_dir("policies").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
-    files.sort();
-    for f in files {
-        let stem = f.file_stem().unwrap().to_string_lossy().into_owned();
-        out.push((format!("policies-{stem}"), PolicySource::File(f)));
-    }
-    out
+    policies::all()
+        .into_iter()
+        .map(|(name, source)| {
+            let snapshot = match name.strip_prefix("builtin:") {
+                Some(builtin) => builtin.to_string(),
+                None => format!("policies-{}", name.trim_start_matches("policies/").trim_end_matches(".toml")),
+            };
+            (snapshot, source)
+        })
+        .collect()
 }
 
 #[test]

@@ -14,7 +14,6 @@
 use super::Plan;
 use crate::diag::Diagnostic;
 use crate::policy::model::{AppArmorProfile, Cap, Item, NetworkMode, Policy};
-use crate::policy::source::Origin;
 use crate::seccomp::action::Action;
 use crate::seccomp::filter::Filter;
 use caps::Capability;
@@ -109,12 +108,12 @@ fn profile_setting_notes(policy: &Policy, name: &str, out: &mut Out, notes: &mut
     };
     if let Some(message) = message {
         out.comment(0, &format!("NOTE: {message}."));
-        notes.push(at_origin(Diagnostic::warning("apparmor-profile-not-generated", message), &setting.origin));
+        notes.push(Diagnostic::warning("apparmor-profile-not-generated", message).at_origin(&setting.origin));
     }
     if let Some(n) = &policy.apparmor.name {
         if n.value == "unconfined" {
             let message = format!("`unconfined` names no profile in AppArmor; the generated profile is called `{name}` instead");
-            notes.push(at_origin(Diagnostic::warning("apparmor-name", message), &n.origin));
+            notes.push(Diagnostic::warning("apparmor-name", message).at_origin(&n.origin));
         }
     }
 }
@@ -228,7 +227,7 @@ fn file_rules(policy: &Policy, out: &mut Out, notes: &mut Vec<Diagnostic>) {
             "policy `{}` has a read-only root: the AppArmor profile allows writes only under its tmpfs mounts, /dev and /proc, so volumes mounted writable at run time are read-only under this profile",
             policy.name
         );
-        notes.push(at_origin(Diagnostic::warning("apparmor-read-only-root", message), &fs.read_only_root.origin));
+        notes.push(Diagnostic::warning("apparmor-read-only-root", message).at_origin(&fs.read_only_root.origin));
     } else {
         out.comment(1, "[filesystem] read_only_root = false and no Landlock sets: all files, as Docker's profile");
         out.line(1, "file,");
@@ -419,13 +418,6 @@ fn describe(item: &Item) -> String {
     match &item.reason {
         Some(reason) => format!("{}: {reason}", item.origin),
         None => item.origin.to_string(),
-    }
-}
-
-fn at_origin(d: Diagnostic, origin: &Origin) -> Diagnostic {
-    match origin {
-        Origin::At(span) => d.at(span),
-        Origin::Default => d,
     }
 }
 

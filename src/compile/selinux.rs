@@ -20,7 +20,6 @@ use super::apparmor::{capability_word, socket_allowed, syscall_allowed, AF_INET,
 use super::Plan;
 use crate::diag::{Diagnostic, Severity};
 use crate::policy::model::{Cap, NetworkMode, Policy};
-use crate::policy::source::Origin;
 use caps::Capability;
 use sha2::{Digest, Sha256};
 
@@ -158,7 +157,7 @@ pub fn emit(plan: &Plan, notes: &mut Vec<Diagnostic>) -> String {
     if let Some(stock) = &types.replaced_process {
         out.comment(&format!("{stock} is container-selinux's domain; this policy gets a domain of its own so the rules below are its rules"));
         let message = format!("SELinux: policy `{}` names the stock type `{stock}`; the module declares `{d}` instead and the labels use it", policy.name);
-        notes.push(at_origin(note("selinux-type-replaced", message), &se.process_type.origin));
+        notes.push(note("selinux-type-replaced", message).at_origin(&se.process_type.origin));
     }
     out.rule(&format!("(type {d})"));
     out.rule(&format!("(roletype {} {d})", se.role.value));
@@ -168,7 +167,7 @@ pub fn emit(plan: &Plan, notes: &mut Vec<Diagnostic>) -> String {
         if let Some(stock) = &types.replaced_file {
             out.comment(&format!("{stock} is container-selinux's; the container's files get a type of their own"));
             let message = format!("SELinux: policy `{}` names the stock file type `{stock}`; the module declares `{f}` instead and the mount label uses it", policy.name);
-            notes.push(at_origin(note("selinux-type-replaced", message), &se.file_type.origin));
+            notes.push(note("selinux-type-replaced", message).at_origin(&se.file_type.origin));
         }
         out.rule(&format!("(type {f})"));
         out.rule(&format!("(typeattributeset file_type ({f}))"));
@@ -178,7 +177,7 @@ pub fn emit(plan: &Plan, notes: &mut Vec<Diagnostic>) -> String {
             "SELinux: the labels use user `{}` and role `{}`, which the module does not declare; the host policy must define them and allow the pair",
             se.user.value, se.role.value
         );
-        notes.push(at_origin(Diagnostic::warning("selinux-user-role", message), &se.role.origin));
+        notes.push(Diagnostic::warning("selinux-user-role", message).at_origin(&se.role.origin));
     }
     out.section("Every type, so that the neverallow rules below hold whatever any other module allows");
     out.rule(&format!("(typeattribute {all})"));
@@ -328,13 +327,6 @@ fn network_rules(policy: &Policy, filter: &crate::seccomp::filter::Filter, d: &s
 
 fn note(code: &'static str, message: String) -> Diagnostic {
     Diagnostic { severity: Severity::Note, ..Diagnostic::warning(code, message) }
-}
-
-fn at_origin(d: Diagnostic, origin: &Origin) -> Diagnostic {
-    match origin {
-        Origin::At(span) => d.at(span),
-        Origin::Default => d,
-    }
 }
 
 /// The module text: `;` comments (newlines in policy text flattened), blank line per section.

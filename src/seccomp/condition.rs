@@ -151,19 +151,22 @@ impl Condition {
 
     /// Evaluates the condition on an argument value, as the compiled filter must.
     pub fn holds(&self, syscall: &str, arg_value: u64) -> bool {
-        let (a, v, mask) = match self.width_for(syscall) {
-            Width::W32 => (arg_value & 0xffff_ffff, self.value & 0xffff_ffff, 0xffff_ffff),
-            _ => (arg_value, self.value, u64::MAX),
-        };
-        match self.op {
-            Op::Eq => a == v,
-            Op::Ne => a != v,
-            Op::Lt => a < v,
-            Op::Le => a <= v,
-            Op::Gt => a > v,
-            Op::Ge => a >= v,
-            Op::MaskedEq(m) => a & (m & mask) == v,
-        }
+        compare(self.op, self.width_for(syscall) == Width::W32, arg_value, self.value)
+    }
+}
+
+/// The comparison a filter makes: unsigned, on the low 32 bits only or on all 64.
+pub fn compare(op: Op, low_word_only: bool, arg: u64, value: u64) -> bool {
+    let width_mask = if low_word_only { 0xffff_ffff } else { u64::MAX };
+    let (a, v) = (arg & width_mask, value & width_mask);
+    match op {
+        Op::Eq => a == v,
+        Op::Ne => a != v,
+        Op::Lt => a < v,
+        Op::Le => a <= v,
+        Op::Gt => a > v,
+        Op::Ge => a >= v,
+        Op::MaskedEq(m) => a & m & width_mask == v,
     }
 }
 

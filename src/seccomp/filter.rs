@@ -5,7 +5,7 @@
 
 use super::action::Action;
 use super::arch::{Arch, X32_SYSCALL_BIT};
-use super::condition::{Condition, Op, Width};
+use super::condition::{compare, Condition, Op, Width};
 use crate::policy::lower::rule_applies;
 use crate::policy::model::Policy;
 use crate::policy::source::Origin;
@@ -53,18 +53,7 @@ impl ArgCheck {
     }
 
     pub fn holds(&self, args: &[u64; 6]) -> bool {
-        let raw = args[usize::from(self.arg)];
-        let (a, v, width_mask) =
-            if self.low_word_only { (raw & 0xffff_ffff, self.value & 0xffff_ffff, 0xffff_ffff) } else { (raw, self.value, u64::MAX) };
-        match self.op {
-            Op::Eq => a == v,
-            Op::Ne => a != v,
-            Op::Lt => a < v,
-            Op::Le => a <= v,
-            Op::Gt => a > v,
-            Op::Ge => a >= v,
-            Op::MaskedEq(m) => a & m & width_mask == v,
-        }
+        compare(self.op, self.low_word_only, args[usize::from(self.arg)], self.value)
     }
 }
 

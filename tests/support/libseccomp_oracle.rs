@@ -455,3 +455,20 @@ fn string_list(obj: &Map<String, Value>, key: &str) -> Result<Vec<String>, Strin
         })
         .collect()
 }
+
+/// libseccomp's name for one of palisade's architectures.
+pub fn scmp_arch(arch: palisade::seccomp::arch::Arch) -> ScmpArch {
+    use palisade::seccomp::arch::Arch;
+    match arch {
+        Arch::X86_64 => ScmpArch::X8664,
+        Arch::X86 => ScmpArch::X86,
+        Arch::X32 => ScmpArch::X32,
+        Arch::Aarch64 => ScmpArch::Aarch64,
+    }
+}
+
+/// Whether libseccomp resolves `name` on `arch`. libseccomp 2.5.4 predates the newest syscalls,
+/// and moby skips names it cannot resolve, so those fall to the default action there.
+pub fn knows(arch: palisade::seccomp::arch::Arch, name: &str) -> bool {
+    ScmpSyscall::from_name_by_arch(name, scmp_arch(arch)).is_ok_and(|s| i32::from(s) >= 0)
+}
