@@ -8,8 +8,10 @@ use std::path::Path;
 
 pub fn all() -> Vec<(String, PolicySource)> {
     let mut out: Vec<(String, PolicySource)> = BUILTIN_PROFILES.iter().map(|(name, _)| (format!("builtin:{name}"), PolicySource::Builtin(name))).collect();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+    // Relative paths, so that file names in diagnostics and artifacts don't depend on where
+    // the checkout lives (snapshots hold them).
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(Path::new("policies")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
     files.sort();
     out.extend(files.into_iter().map(|f| (format!("policies/{}", f.file_name().unwrap().to_string_lossy()), PolicySource::File(f))));
     out
