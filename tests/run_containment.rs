@@ -285,3 +285,21 @@ fn a_volume_outside_the_allowed_sources_is_refused_before_anything_starts() {
     drop(rootfs);
     assert_no_leaks();
 }
+
+#[test]
+fn the_workload_cannot_take_over_init() {
+    let _s = serial();
+    require_root();
+    let rootfs = Rootfs::new();
+    // docker-default: root, 14 capabilities, ptrace allowed by its filter. Init (pid 1) is
+    // outside the filter, so it must be out of reach: non-dumpable, and holding nothing.
+    let docker = rootfs.policy("docker-none", DOCKER_NONE);
+    let out = run_probe(&rootfs, docker.to_str().unwrap(), &[], &["ptrace", "1"]);
+    assert_eq!(field(&fields(&out), "ptrace"), Some("EPERM"), "{}", describe(&out));
+    let out = run_probe(&rootfs, docker.to_str().unwrap(), &[], &["read", "/proc/1/environ"]);
+    assert_eq!(field(&fields(&out), "read"), Some("EACCES"), "{}", describe(&out));
+    let out = run_probe(&rootfs, docker.to_str().unwrap(), &[], &["read", "/proc/1/status"]);
+    assert_eq!(field(&fields(&out), "read"), Some("OK"), "{}", describe(&out));
+    drop(rootfs);
+    assert_no_leaks();
+}

@@ -5,7 +5,7 @@ mod run_common;
 
 use run_common::*;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const DOCKER_NONE: &str = "[policy]\nname = \"docker-none\"\nextends = \"docker-default\"\n[network]\nmode = \"none\"\n";
@@ -42,7 +42,7 @@ fn signals_reach_the_workload() {
     let _s = serial();
     require_root();
     let rootfs = Rootfs::new();
-    let mut child = Command::new(PALISADE)
+    let mut child = palisade_command()
         .args(["run", "--policy", "untrusted", "--rootfs", rootfs.path().to_str().unwrap(), "--", "/bin/sh", "-c", "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.1; done"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -87,7 +87,7 @@ fn stdio_passes_through_and_tty_gives_a_terminal() {
     let _s = serial();
     require_root();
     let rootfs = Rootfs::new();
-    let mut child = Command::new(PALISADE)
+    let mut child = palisade_command()
         .args(["run", "--policy", "untrusted", "--rootfs", rootfs.path().to_str().unwrap(), "--", "/bin/sh", "-c", "cat; echo err >&2"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -97,7 +97,7 @@ fn stdio_passes_through_and_tty_gives_a_terminal() {
     child.stdin.take().unwrap().write_all(b"through the sandbox\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "through the sandbox\n");
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    assert_eq!(workload_stderr(&out), "err\n");
     // Without -t the workload has no terminal; with it, a pty of the container's devpts.
     let out = run_sh(&rootfs, "untrusted", &[], "test -t 0 && echo tty || echo no-tty");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "no-tty\n");
@@ -118,12 +118,9 @@ fn environment_directory_hostname_and_user_are_set() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines, ["hello world", "/home", "box", "1000", "1000", "/home", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "{}", describe(&out));
     // palisade's own environment stays outside.
-    let out = Command::new(PALISADE)
-        .args(["run", "--policy", "untrusted", "--rootfs", rootfs.path().to_str().unwrap(), "--", "/bin/sh", "-c", "echo ${PALISADE_SECRET:-unset}"])
-        .env("PALISADE_SECRET", "leak")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let mut cmd = palisade_command();
+    cmd.args(["run", "--policy", "untrusted", "--rootfs", rootfs.path().to_str().unwrap(), "--", "/bin/sh", "-c", "echo ${PALISADE_SECRET:-unset}"]).env("PALISADE_SECRET", "leak");
+    let out = output_within(cmd);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "unset\n");
     drop(rootfs);
     assert_no_leaks();
@@ -165,6 +162,10 @@ fn unsupported_and_refused_starts_say_why() {
     let out = palisade(["run", "--policy", "untrusted", "--net", "host", "--rootfs", root, "--", "/bin/true"]);
     assert_eq!(code(&out), 125);
     assert!(String::from_utf8_lossy(&out.stderr).contains("more network"), "{}", describe(&out));
+    // The host's / is not a rootfs (the host-root sandbox is the safe way to use it).
+    let out = palisade(["run", "--policy", "untrusted", "--rootfs", "/", "--", "/bin/true"]);
+    assert_eq!(code(&out), 125);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("omit --rootfs"), "{}", describe(&out));
     // run_as_non_root with uid 0.
     let out = palisade(["run", "--policy", "untrusted", "-u", "0", "--rootfs", root, "--", "/bin/true"]);
     assert_eq!(code(&out), 125);

@@ -6,12 +6,14 @@ mod run_common;
 
 use run_common::*;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Runs palisade as nobody (uid/gid 65534, no supplementary groups) via setpriv(1).
 fn as_nobody(args: &[&str]) -> std::process::Output {
     let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].into_iter().find(|p| std::path::Path::new(p).exists()).unwrap_or_else(|| panic!("`setpriv` is not installed: apt-get install util-linux"));
-    Command::new(setpriv).args(["--reuid=65534", "--regid=65534", "--clear-groups", PALISADE]).args(args).stdin(Stdio::null()).output().expect("run setpriv")
+    let mut cmd = Command::new(setpriv);
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", PALISADE]).args(args).env("PALISADE_TEST_RUN", std::process::id().to_string());
+    output_within(cmd)
 }
 
 /// docker-default's seccomp and capabilities, no network, no user, no limits.

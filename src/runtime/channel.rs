@@ -20,8 +20,6 @@ pub enum Message {
     /// Workload → init → parent: a layer is enforced less than the policy asks, which the
     /// policy allowed (best-effort); shown to the user.
     Warning { layer: Layer, message: String },
-    /// Workload → init: every step passed, calling execve now.
-    Exec,
     /// Init → parent: the workload runs (execve succeeded).
     Started,
     /// Init or workload → parent: the start failed at `layer`; nothing runs.

@@ -104,6 +104,11 @@ impl Container {
                 if !canonical.is_dir() {
                     return Err(sys::Error::new(format!("rootfs {}", dir.display()), std::io::Error::other("not a directory"))).at(Layer::Rootfs);
                 }
+                // The host's own root, writable, as a container root: that is what the
+                // host-root sandbox exists to do safely (read-only, /run hidden).
+                if canonical == std::path::Path::new("/") {
+                    return Err(sys::Error::new(format!("rootfs {}", dir.display()), std::io::Error::other("is the host's /; omit --rootfs to run in the host-root sandbox"))).at(Layer::Rootfs);
+                }
                 Root::Dir(canonical)
             }
         };

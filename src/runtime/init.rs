@@ -96,8 +96,11 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
 }
 
 /// Init needs no privilege to wait and relay, except CAP_KILL to signal a workload that
-/// runs as another user: everything else goes, and no_new_privs is set.
+/// runs as another user: everything else goes, and no_new_privs is set. Init is not under
+/// the policy's seccomp filter or Landlock ruleset, so a workload of the same uid must not
+/// be able to ptrace it and make it run syscalls on its behalf: init becomes non-dumpable.
 fn drop_own_privileges() -> Result<(), RunError> {
+    sys::process::set_non_dumpable().at(Layer::Init)?;
     let keep: CapsHashSet = [Capability::CAP_KILL].into_iter().collect();
     sys::process::set_no_new_privs().at(Layer::Init)?;
     sys::caps::drop_bounding(&keep).at(Layer::Init)?;

@@ -133,7 +133,8 @@ mod tests {
         let fs = fs_rights(&rs.handled_access_fs);
         assert!(fs.contains(AccessFs::Truncate) && fs.contains(AccessFs::ReadFile));
         assert!(!fs.contains(AccessFs::IoctlDev));
-        assert_eq!(net_rights(&rs.handled_access_net), AccessNet::BindTcp | AccessNet::ConnectTcp);
         assert_eq!(scopes(&rs.scoped), Scope::AbstractUnixSocket | Scope::Signal);
+        assert_eq!(net_rights(&["bind_tcp", "connect_tcp"]), AccessNet::BindTcp | AccessNet::ConnectTcp);
+        assert!(net_rights(&[]).is_empty());
     }
 }

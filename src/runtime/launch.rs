@@ -15,6 +15,9 @@ use std::os::fd::{AsFd, OwnedFd};
 /// Runs `spec` under `plan` and returns the workload's exit code (128 + N for signal N).
 pub fn run(plan: &Plan, spec: &RunSpec) -> Result<i32, RunError> {
     let container = Container::prepare(plan, spec)?;
+    if let Some(note) = super::lsm::note(&plan.policy) {
+        eprintln!("palisade: note: {note}");
+    }
     let cgroup = Cgroup::create(&container.id, &container.limits)?;
     // Signals are read from a signalfd from now on; palisade must not die of one between
     // clone and supervision and leave its cgroups behind.

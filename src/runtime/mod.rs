@@ -7,7 +7,7 @@
 //!  id maps, join cgroups ──Go──────▶ cgroup ns, mounts, pivot_root,
 //!                                    hostname, lo up, pty  ──fork──▶ rlimits, user, env, cwd,
 //!                                                                     harden: no_new_privs →
-//!  ◀──Started / Failed{layer}────── ◀──Exec / Failed{layer}────────── Landlock → caps → seccomp
+//!  ◀──Started / Failed{layer}────── ◀──Warning / Failed{layer}─────── Landlock → caps → seccomp
 //!  relay signals, pty; wait           reap zombies, forward signals,      → execve
 //!  remove cgroups, exit with status   exit with the workload's status
 //! ```
@@ -23,6 +23,7 @@ pub mod harden;
 pub mod init;
 pub mod landlock;
 pub mod launch;
+pub mod lsm;
 pub mod namespaces;
 pub mod network;
 pub mod relay;
@@ -104,7 +105,7 @@ pub enum RunError {
     #[error("policy `{policy}`: {message}")]
     Policy { policy: String, message: String },
     #[error(transparent)]
-    Volume(#[from] volumes::VolumeError),
+    Volume(Box<volumes::VolumeError>),
     #[error("network: {0}")]
     Network(#[from] network::NetworkError),
     #[error("cgroups: {0}")]
@@ -148,6 +149,12 @@ impl RunError {
             RunError::Start { layer: Layer::Exec, .. } => 126,
             _ => 125,
         }
+    }
+}
+
+impl From<volumes::VolumeError> for RunError {
+    fn from(e: volumes::VolumeError) -> RunError {
+        RunError::Volume(Box::new(e))
     }
 }
 

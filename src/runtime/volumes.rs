@@ -20,12 +20,12 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VolumeError {
-    #[error("volume {}: cannot open the source: {source}", spec.source.display())]
-    Open { spec: VolumeSpec, #[source] source: sys::Error },
-    #[error("volume {} (resolves to {resolved}): refused by policy `{policy}`: {why}", spec.source.display())]
-    Refused { spec: VolumeSpec, resolved: String, policy: String, why: String },
-    #[error("volume {}: destination {}: {message}", spec.source.display(), spec.destination.display())]
-    Destination { spec: VolumeSpec, message: String },
+    #[error("volume {volume}: cannot open the source: {source}")]
+    Open { volume: String, #[source] source: sys::Error },
+    #[error("volume {volume} (the source resolves to {resolved}): refused by policy `{policy}`: {why}")]
+    Refused { volume: String, resolved: String, policy: String, why: String },
+    #[error("volume {volume}: destination: {message}")]
+    Destination { volume: String, message: String },
     #[error("policy `{policy}`: force_options has `{option}`, which palisade cannot apply to a bind mount")]
     UnknownOption { policy: String, option: String },
 }
@@ -103,14 +103,15 @@ pub fn refusal(policy: &Volumes, path: &str) -> Option<String> {
 
 /// Opens and checks one `-v` volume (in the parent, before anything starts).
 pub fn open_and_check(spec: &VolumeSpec, policy_name: &str, policy: &Volumes) -> Result<Volume, VolumeError> {
-    m::relative_clean(&spec.destination).map_err(|e| VolumeError::Destination { spec: spec.clone(), message: e.source.to_string() })?;
-    let source = m::open_path(&spec.source).map_err(|source| VolumeError::Open { spec: spec.clone(), source })?;
+    let volume = format!("{}:{}", spec.source.display(), spec.destination.display());
+    m::relative_clean(&spec.destination).map_err(|e| VolumeError::Destination { volume: volume.clone(), message: e.source.to_string() })?;
+    let source = m::open_path(&spec.source).map_err(|source| VolumeError::Open { volume: volume.clone(), source })?;
     let resolved = m::fd_target(source.as_fd());
     if !resolved.starts_with('/') || resolved.ends_with(" (deleted)") {
-        return Err(VolumeError::Refused { spec: spec.clone(), resolved, policy: policy_name.into(), why: "the source is not a reachable path".into() });
+        return Err(VolumeError::Refused { volume, resolved, policy: policy_name.into(), why: "the source is not a reachable path".into() });
     }
     if let Some(why) = refusal(policy, &resolved) {
-        return Err(VolumeError::Refused { spec: spec.clone(), resolved, policy: policy_name.into(), why });
+        return Err(VolumeError::Refused { volume, resolved, policy: policy_name.into(), why });
     }
     let mut attributes = Attributes::default();
     if spec.read_only {
@@ -121,7 +122,7 @@ pub fn open_and_check(spec: &VolumeSpec, policy_name: &str, policy: &Volumes) ->
             return Err(VolumeError::UnknownOption { policy: policy_name.into(), option: opt.name.clone() });
         }
     }
-    let is_dir = m::is_dir(source.as_fd()).map_err(|source| VolumeError::Open { spec: spec.clone(), source })?;
+    let is_dir = m::is_dir(source.as_fd()).map_err(|source| VolumeError::Open { volume, source })?;
     Ok(Volume { spec: spec.clone(), resolved: PathBuf::from(resolved), source, is_dir, attributes })
 }
 

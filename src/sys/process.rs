@@ -127,6 +127,13 @@ pub fn no_new_privs() -> Result<bool> {
     nix::sys::prctl::get_no_new_privs().op(|| "prctl(PR_GET_NO_NEW_PRIVS)".into())
 }
 
+/// Marks the process non-dumpable (prctl PR_SET_DUMPABLE 0): processes of the same uid can
+/// no longer ptrace it or open its /proc files without CAP_SYS_PTRACE (ptrace(2),
+/// "Ptrace access mode checking").
+pub fn set_non_dumpable() -> Result<()> {
+    nix::sys::prctl::set_dumpable(false).op(|| "prctl(PR_SET_DUMPABLE, 0)".into())
+}
+
 /// The signal this process receives when its parent thread exits (prctl PR_SET_PDEATHSIG).
 pub fn set_parent_death_signal(signal: Signal) -> Result<()> {
     nix::sys::prctl::set_pdeathsig(signal).op(|| "prctl(PR_SET_PDEATHSIG)".into())

@@ -16,6 +16,7 @@
  *   sandbox_probe forkbomb               forks until refused (at most 4096)   -> forked=N error=<ERRNO>|none
  *   sandbox_probe alloc MIB              allocates and touches MIB MiB        -> allocated=N (if not killed)
  *   sandbox_probe netdevs                interfaces in /proc/net/dev, and lo's flags
+ *   sandbox_probe ptrace PID             ptrace(PTRACE_ATTACH, PID)           -> ptrace=OK|<ERRNO>
  *   sandbox_probe connect IP PORT        TCP connect(IP:PORT)                 -> connect=OK|<ERRNO>
  */
 #define _GNU_SOURCE
@@ -29,6 +30,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -245,6 +247,8 @@ int main(int argc, char **argv) {
         return do_alloc(atol(argv[2]));
     if (!strcmp(cmd, "netdevs"))
         return do_netdevs();
+    if (!strcmp(cmd, "ptrace") && argc == 3)
+        return result("ptrace", ptrace(PTRACE_ATTACH, atoi(argv[2]), NULL, NULL) == 0);
     if (!strcmp(cmd, "connect") && argc == 4)
         return do_connect(argv[2], atoi(argv[3]));
     fprintf(stderr, "sandbox_probe: unknown check %s\n", cmd);

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::io::Read;
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 pub const PALISADE: &str = env!("CARGO_BIN_EXE_palisade");
 
@@ -48,9 +50,14 @@ pub fn probe_binary() -> &'static Path {
     PROBE_BIN.get_or_init(|| {
         let cc = require_tool("cc", "gcc libc6-dev");
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probe/sandbox_probe.c");
-        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("sandbox_probe-{}", std::process::id()));
-        let res = Command::new(cc).args(["-static", "-O2", "-Wall", "-o"]).arg(&out).arg(&src).output().expect("run cc");
+        // Built under a private name, then renamed into place: test binaries running one
+        // after another (or together) never see a half-written probe.
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let tmp = dir.join(format!("sandbox_probe.{}.tmp", std::process::id()));
+        let res = Command::new(cc).args(["-static", "-O2", "-Wall", "-o"]).arg(&tmp).arg(&src).output().expect("run cc");
         assert!(res.status.success(), "cc -static {} failed (static libc comes with Debian's libc6-dev):\n{}", src.display(), String::from_utf8_lossy(&res.stderr));
+        let out = dir.join("sandbox_probe");
+        std::fs::rename(&tmp, &out).unwrap();
         out
     })
 }
@@ -127,13 +134,59 @@ impl Drop for Rootfs {
     }
 }
 
+/// How long one `palisade run` in a test may take before the test kills it and fails.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `PALISADE_TEST_RUN=<pid of this test binary>`, set on every palisade the tests start.
+pub fn marker() -> String {
+    format!("PALISADE_TEST_RUN={}", std::process::id())
+}
+
+/// A `palisade` command carrying the leak-check marker.
+pub fn palisade_command() -> Command {
+    let mut cmd = Command::new(PALISADE);
+    cmd.env("PALISADE_TEST_RUN", std::process::id().to_string());
+    cmd
+}
+
+/// Runs a command to completion with stdin closed, failing the test (after killing the
+/// command, whose init dies with it) if it takes longer than [`TIMEOUT`].
+pub fn output_within(mut cmd: Command) -> Output {
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        out.read_to_end(&mut v).map(|_| v)
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        err.read_to_end(&mut v).map(|_| v)
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > TIMEOUT {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("{cmd:?} did not finish within {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Output { status, stdout: out_reader.join().unwrap().unwrap(), stderr: err_reader.join().unwrap().unwrap() }
+}
+
 /// Runs `palisade ARGS` with stdin closed and returns its output.
 pub fn palisade<I, S>(args: I) -> Output
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    Command::new(PALISADE).args(args).stdin(Stdio::null()).output().expect("run palisade")
+    let mut cmd = palisade_command();
+    cmd.args(args);
+    output_within(cmd)
 }
 
 /// `palisade run --policy POLICY --rootfs ROOTFS [EXTRA…] -- PROBE CHECK…`.
@@ -175,6 +228,12 @@ pub fn describe(out: &Output) -> String {
     format!("exit {:?}\n--- stdout\n{}--- stderr\n{}", out.status.code(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
+/// The workload's stderr: palisade's own `palisade: note:` lines (layers the host cannot
+/// enforce, such as AppArmor here) taken out.
+pub fn workload_stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).lines().filter(|l| !l.starts_with("palisade: note: ")).map(|l| format!("{l}\n")).collect()
+}
+
 pub fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or_else(|| panic!("palisade was killed by a signal: {}", describe(out)))
 }
@@ -190,7 +249,11 @@ pub fn assert_no_leaks() {
     find_named(Path::new("/sys/fs/cgroup"), "palisade", 4, &mut cgroups);
     assert!(cgroups.is_empty(), "cgroups leaked: {cgroups:?}");
 
+    // Every palisade this test binary starts carries a marker in its environment, which
+    // init (a fork of it) keeps; the probe is known by its name. Other palisade processes on
+    // the machine (other test binaries, other users) are not ours to judge.
     let me = std::process::id().to_string();
+    let marker = marker();
     let mut procs = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -198,9 +261,10 @@ pub fn assert_no_leaks() {
             continue;
         }
         let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-        let comm = comm.trim();
-        if comm == "palisade" || comm.starts_with("palisade-probe") {
-            procs.push(format!("{name} ({comm})"));
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        let ours = environ.split(|b| *b == 0).any(|kv| kv == marker.as_bytes());
+        if ours || comm.trim().starts_with("palisade-probe") {
+            procs.push(format!("{name} ({})", comm.trim()));
         }
     }
     assert!(procs.is_empty(), "processes leaked: {procs:?}");

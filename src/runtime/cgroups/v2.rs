@@ -109,7 +109,7 @@ mod tests {
         let limits = Limits { memory_bytes: Some(256 << 20), pids: Some(128), cpu: Some(0.5) };
         let cg = create(&FakeKernel, root.path(), "palisade-t1", &limits).unwrap();
         let dir = root.path().join("palisade-t1");
-        assert_eq!(cg.paths(), [dir.clone()]);
+        assert_eq!(cg.paths(), std::slice::from_ref(&dir));
         assert_eq!(read(&root.path().join("cgroup.subtree_control")), "+memory +pids +cpu");
         assert_eq!(read(&dir.join("memory.max")), "268435456");
         assert_eq!(read(&dir.join("memory.swap.max")), "0");
