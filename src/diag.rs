@@ -77,7 +77,9 @@ impl Diagnostic {
             let width = underline_width(text, col, span);
             out += &format!("{gutter}--> {}:{}:{}\n", file.name, line, col);
             out += &format!("{gutter} |\n{line} | {text}\n");
-            out += &format!("{gutter} | {}{}\n", " ".repeat(col - 1), "^".repeat(width));
+            // Keep the line's tabs in the padding so the caret lands under the span.
+            let pad: String = text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            out += &format!("{gutter} | {pad}{}\n", "^".repeat(width));
         }
         if let Some(hint) = &self.hint {
             out += &format!("  = hint: {hint}\n");
@@ -187,6 +189,13 @@ mod tests {
         assert!(text.contains("2 | defualt_action = 1"), "{text}");
         assert!(text.contains("  | ^^^^^^^^^^^^^^\n"), "{text}");
         assert_eq!(d.to_json()["line"], 2);
+    }
+
+    #[test]
+    fn caret_stays_under_the_span_on_tab_indented_lines() {
+        let file = SourceFile::new("p.json", None, "{\n\t\"x\": 1\n}\n");
+        let text = Diagnostic::error("t", "m").at(&Span::new(&file, 3..6)).render();
+        assert!(text.contains("2 | \t\"x\": 1\n  | \t^^^\n"), "{text:?}");
     }
 
     #[test]

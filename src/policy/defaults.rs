@@ -41,13 +41,20 @@ pub const DENIED_VOLUME_SOURCES: &[(&str, &str)] = &[
     ("/dev/**", "host devices"),
     ("/etc", "host configuration, including credentials"),
     ("/proc/**", "host process and kernel interfaces"),
+    ("/root/**", "root's home: credentials, keys and shell history"),
     ("/run/containerd/**", "containerd's socket: control of every container"),
+    ("/run/crio/**", "CRI-O's socket: control of every container"),
     ("/run/docker.sock", "the Docker API socket: root on the host"),
     ("/run/podman/**", "podman's API socket"),
     ("/sys/**", "host kernel interfaces"),
+    ("/var/lib/containerd/**", "containerd's images and container state"),
+    ("/var/lib/docker/**", "Docker's images, volumes and container state"),
+    ("/var/lib/kubelet/**", "the kubelet's pod volumes, secrets and credentials"),
     ("/var/lib/palisade/**", "palisade's own store"),
     ("/var/run/containerd/**", "containerd's socket: control of every container"),
+    ("/var/run/crio/**", "CRI-O's socket: control of every container"),
     ("/var/run/docker.sock", "the Docker API socket: root on the host"),
+    ("/var/run/podman/**", "podman's API socket"),
 ];
 
 /// The policy before any file applies.
