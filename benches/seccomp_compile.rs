@@ -66,7 +66,12 @@ fn main() {
     println!("| palisade: compile only | {} | | |", ms(pal_compile));
     println!("| palisade: x86_64+x86+x32 program | | {} | {} |", pal_x86_family.len(), worst_case_path(&pal_x86_family));
     println!("| palisade: x86_64 only | | {} | {} |", pal_x86_64.len(), worst_case_path(&pal_x86_64));
-    println!("| libseccomp 2.5 linear (JSON rules + export) | {} | {} | {} |", ms(lib_linear_t), lib_linear.len(), worst_case_path(&lib_linear));
+    println!(
+        "| libseccomp 2.5 linear (JSON rules + export) | {} | {} | {} |",
+        ms(lib_linear_t),
+        lib_linear.len(),
+        worst_case_path(&lib_linear)
+    );
     println!("| libseccomp 2.5 binary tree | {} | {} | {} |", ms(lib_tree_t), lib_tree.len(), worst_case_path(&lib_tree));
     println!("| libseccomp 2.5 linear, x86_64 only | | {} | {} |", lib_only_linear.len(), worst_case_path(&lib_only_linear));
     println!("| libseccomp 2.5 binary tree, x86_64 only | | {} | {} |", lib_only_tree.len(), worst_case_path(&lib_only_tree));

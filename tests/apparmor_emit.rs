@@ -43,10 +43,13 @@ fn parse(profile: &str) -> Result<(), String> {
 }
 
 fn all_policies() -> Vec<(String, Policy)> {
-    policies::all().into_iter().map(|(name, source)| {
-        let policy = load(&source).unwrap_or_else(|d| panic!("{name}:\n{d}"));
-        (name, policy)
-    }).collect()
+    policies::all()
+        .into_iter()
+        .map(|(name, source)| {
+            let policy = load(&source).unwrap_or_else(|d| panic!("{name}:\n{d}"));
+            (name, policy)
+        })
+        .collect()
 }
 
 fn emit(policy: Policy) -> String {
@@ -135,7 +138,8 @@ fn normalize(line: &str) -> Option<String> {
 #[test]
 fn docker_default_makes_dockers_decisions() {
     let golden_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/docker-default-apparmor.profile");
-    let golden = std::fs::read_to_string(&golden_path).unwrap_or_else(|e| panic!("{}: {e} (test input, see /work/shared/data/README.md)", golden_path.display()));
+    let golden = std::fs::read_to_string(&golden_path)
+        .unwrap_or_else(|e| panic!("{}: {e} (test input, see /work/shared/data/README.md)", golden_path.display()));
     let ours = emit(load(&PolicySource::Builtin("docker-default")).unwrap());
     let ours_rules: Vec<String> = ours.lines().filter_map(normalize).collect();
 
@@ -156,7 +160,22 @@ fn docker_default_makes_dockers_decisions() {
     caps.sort_unstable();
     assert_eq!(
         caps,
-        ["audit_write,", "chown,", "dac_override,", "fowner,", "fsetid,", "kill,", "mknod,", "net_bind_service,", "net_raw,", "setfcap,", "setgid,", "setpcap,", "setuid,", "sys_chroot,"],
+        [
+            "audit_write,",
+            "chown,",
+            "dac_override,",
+            "fowner,",
+            "fsetid,",
+            "kill,",
+            "mknod,",
+            "net_bind_service,",
+            "net_raw,",
+            "setfcap,",
+            "setgid,",
+            "setpcap,",
+            "setuid,",
+            "sys_chroot,"
+        ],
         "Docker's 14 default capabilities"
     );
     // Nothing beyond the documented additions: every rule of ours is Docker's, one of the

@@ -8,7 +8,11 @@ use palisade::commands::check::check_one;
 fn every_bad_policy_gets_its_exact_diagnostic() {
     let root = env!("CARGO_MANIFEST_DIR");
     std::env::set_current_dir(root).unwrap();
-    let mut files: Vec<_> = std::fs::read_dir("tests/fixtures/bad").unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+    let mut files: Vec<_> = std::fs::read_dir("tests/fixtures/bad")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
     files.sort();
     assert!(files.len() >= 15, "the corpus shrank");
     let bless = std::env::var_os("PALISADE_BLESS").is_some();

@@ -16,7 +16,16 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn check_accepts_builtins_and_examples_and_rejects_bad_files() {
-    let ok = palisade(&["policy", "check", "docker-default", "restricted", "untrusted", "policies/ci-job.toml", "policies/web-server.toml", "policies/python-sandbox.toml"]);
+    let ok = palisade(&[
+        "policy",
+        "check",
+        "docker-default",
+        "restricted",
+        "untrusted",
+        "policies/ci-job.toml",
+        "policies/web-server.toml",
+        "policies/python-sandbox.toml",
+    ]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     let bad = palisade(&["policy", "check", "tests/fixtures/bad/unknown-syscall.toml"]);
     assert_eq!(bad.status.code(), Some(1));

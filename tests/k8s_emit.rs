@@ -83,7 +83,11 @@ fn check(plan: &Plan, parsed: &serde_json::Map<String, Value>) {
     }
     let profile_path = format!("seccomp/palisade/{name}.json");
     assert_eq!(sc["seccompProfile"]["type"], "Localhost");
-    assert_eq!(format!("seccomp/{}", sc["seccompProfile"]["localhostProfile"].as_str().unwrap()), profile_path, "the Pod points at the emitted file");
+    assert_eq!(
+        format!("seccomp/{}", sc["seccompProfile"]["localhostProfile"].as_str().unwrap()),
+        profile_path,
+        "the Pod points at the emitted file"
+    );
     match &policy.apparmor.profile.value {
         AppArmorProfile::Unconfined => assert_eq!(sc["appArmorProfile"]["type"], "Unconfined"),
         AppArmorProfile::Named(n) => assert_eq!(sc["appArmorProfile"]["localhostProfile"], n.as_str()),
@@ -122,7 +126,9 @@ fn check(plan: &Plan, parsed: &serde_json::Map<String, Value>) {
     assert_eq!(cr["kind"], "SeccompProfile");
     assert_eq!(cr["metadata"]["name"], format!("palisade-{name}"));
     assert_eq!(cr["spec"]["defaultAction"], kubelet_profile["defaultAction"]);
-    assert!(cr["spec"]["architectures"].as_array().is_some_and(|a| a.iter().all(|x| x.as_str().is_some_and(|s| s.starts_with("SCMP_ARCH_")))));
+    assert!(cr["spec"]["architectures"]
+        .as_array()
+        .is_some_and(|a| a.iter().all(|x| x.as_str().is_some_and(|s| s.starts_with("SCMP_ARCH_")))));
     for entry in cr["spec"]["syscalls"].as_array().expect("syscalls") {
         assert!(entry["names"].as_array().is_some_and(|n| !n.is_empty() && n.iter().all(Value::is_string)), "{entry}");
         assert!(entry["action"].as_str().is_some_and(|a| a.starts_with("SCMP_ACT_")), "{entry}");

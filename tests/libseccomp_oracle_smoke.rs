@@ -8,10 +8,7 @@ use libseccomp_oracle::{compile_docker_profile, OracleOptions};
 use palisade::seccomp::interp::{self, ret, SeccompData};
 use seccompiler::sock_filter;
 
-const PROFILE_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/docker-default-seccomp.json"
-);
+const PROFILE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/docker-default-seccomp.json");
 
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 const AUDIT_ARCH_I386: u32 = 0x4000_0003;
@@ -40,15 +37,8 @@ fn profile() -> String {
 }
 
 fn decide(prog: &[sock_filter], arch: u32, nr: i32, args: [u64; 6]) -> u32 {
-    let data = SeccompData {
-        nr,
-        arch,
-        instruction_pointer: 0,
-        args,
-    };
-    interp::run(prog, &data)
-        .unwrap_or_else(|e| panic!("libseccomp's program does not validate: {e}"))
-        .ret
+    let data = SeccompData { nr, arch, instruction_pointer: 0, args };
+    interp::run(prog, &data).unwrap_or_else(|e| panic!("libseccomp's program does not validate: {e}")).ret
 }
 
 fn arg0(a: u64) -> [u64; 6] {
@@ -59,11 +49,7 @@ fn arg0(a: u64) -> [u64; 6] {
 fn check_docker_default_decisions(prog: &[sock_filter]) {
     let x64 = |nr, args| decide(prog, AUDIT_ARCH_X86_64, nr, args);
     assert_eq!(x64(NR_READ, [0; 6]), ret::ALLOW);
-    assert_eq!(
-        x64(NR_REBOOT, [0; 6]),
-        ret::ERRNO | 1,
-        "defaultErrnoRet is EPERM"
-    );
+    assert_eq!(x64(NR_REBOOT, [0; 6]), ret::ERRNO | 1, "defaultErrnoRet is EPERM");
     assert_eq!(x64(NR_SOCKET, arg0(AF_INET)), ret::ALLOW);
     assert_eq!(x64(NR_SOCKET, arg0(AF_UNIX)), ret::ALLOW);
     assert_eq!(x64(NR_SOCKET, arg0(AF_ALG)), ret::ERRNO | 1);
@@ -72,55 +58,30 @@ fn check_docker_default_decisions(prog: &[sock_filter]) {
     assert_eq!(x64(NR_CLONE3, [0; 6]), ret::ERRNO | ENOSYS);
     // clone: allowed unless a namespace flag (mask 0x7E020000) is set.
     assert_eq!(x64(NR_CLONE, arg0(17)), ret::ALLOW);
-    assert_eq!(
-        x64(NR_CLONE, arg0(0x1000_0000 | 17)),
-        ret::ERRNO | 1,
-        "CLONE_NEWUSER"
-    );
+    assert_eq!(x64(NR_CLONE, arg0(0x1000_0000 | 17)), ret::ERRNO | 1, "CLONE_NEWUSER");
     // personality: a fixed set of 64-bit values; the high word is compared too.
     assert_eq!(x64(NR_PERSONALITY, arg0(0xffff_ffff)), ret::ALLOW);
-    assert_eq!(
-        x64(NR_PERSONALITY, arg0(0xffff_ffff_ffff_ffff)),
-        ret::ERRNO | 1
-    );
+    assert_eq!(x64(NR_PERSONALITY, arg0(0xffff_ffff_ffff_ffff)), ret::ERRNO | 1);
     assert_eq!(x64(NR_PERSONALITY, arg0(1)), ret::ERRNO | 1);
     // Subarchitectures from archMap: i386 and x32.
-    assert_eq!(
-        decide(prog, AUDIT_ARCH_I386, NR_I386_SOCKET, arg0(AF_UNIX)),
-        ret::ALLOW
-    );
-    assert_eq!(
-        decide(prog, AUDIT_ARCH_I386, NR_I386_SOCKET, arg0(AF_ALG)),
-        ret::ERRNO | 1
-    );
+    assert_eq!(decide(prog, AUDIT_ARCH_I386, NR_I386_SOCKET, arg0(AF_UNIX)), ret::ALLOW);
+    assert_eq!(decide(prog, AUDIT_ARCH_I386, NR_I386_SOCKET, arg0(AF_ALG)), ret::ERRNO | 1);
     assert_eq!(x64(X32_SYSCALL_BIT | NR_READ, [0; 6]), ret::ALLOW);
     // Any other architecture hits libseccomp's default bad-arch action, SCMP_ACT_KILL.
-    assert_eq!(
-        decide(prog, AUDIT_ARCH_AARCH64, 63, [0; 6]),
-        ret::KILL_THREAD
-    );
+    assert_eq!(decide(prog, AUDIT_ARCH_AARCH64, 63, [0; 6]), ret::KILL_THREAD);
 }
 
 #[test]
 fn docker_default_linear_and_binary_tree() {
     let json = profile();
     let linear = compile_docker_profile(&json, &OracleOptions::docker_defaults("x86_64"));
-    let tree = compile_docker_profile(
-        &json,
-        &OracleOptions {
-            binary_tree: true,
-            ..OracleOptions::docker_defaults("x86_64")
-        },
-    );
+    let tree = compile_docker_profile(&json, &OracleOptions { binary_tree: true, ..OracleOptions::docker_defaults("x86_64") });
     interp::validate(&linear).unwrap();
     interp::validate(&tree).unwrap();
     check_docker_default_decisions(&linear);
     check_docker_default_decisions(&tree);
 
-    let (lin_path, tree_path) = (
-        interp::worst_case_path(&linear),
-        interp::worst_case_path(&tree),
-    );
+    let (lin_path, tree_path) = (interp::worst_case_path(&linear), interp::worst_case_path(&tree));
     eprintln!(
         "libseccomp docker-default x86_64+x86+x32: linear {} insns, worst path {}; binary tree {} insns, worst path {}",
         linear.len(),
@@ -128,17 +89,10 @@ fn docker_default_linear_and_binary_tree() {
         tree.len(),
         tree_path
     );
-    assert!(
-        tree_path < lin_path,
-        "the binary tree should shorten the worst path"
-    );
+    assert!(tree_path < lin_path, "the binary tree should shorten the worst path");
 
     // Both layouts must agree everywhere, argument-free and with a socket family mix.
-    for (arch, bit) in [
-        (AUDIT_ARCH_X86_64, 0),
-        (AUDIT_ARCH_X86_64, X32_SYSCALL_BIT),
-        (AUDIT_ARCH_I386, 0),
-    ] {
+    for (arch, bit) in [(AUDIT_ARCH_X86_64, 0), (AUDIT_ARCH_X86_64, X32_SYSCALL_BIT), (AUDIT_ARCH_I386, 0)] {
         for nr in 0..600 {
             for args in [[0; 6], arg0(AF_ALG), arg0(0x7e02_0000)] {
                 let a = decide(&linear, arch, bit | nr, args);
@@ -156,19 +110,10 @@ fn docker_default_x86_64_only_sizes() {
     let mut v: serde_json::Value = serde_json::from_str(&profile()).unwrap();
     let obj = v.as_object_mut().unwrap();
     obj.remove("archMap");
-    obj.insert(
-        "architectures".into(),
-        serde_json::json!(["SCMP_ARCH_X86_64"]),
-    );
+    obj.insert("architectures".into(), serde_json::json!(["SCMP_ARCH_X86_64"]));
     let json = v.to_string();
     let linear = compile_docker_profile(&json, &OracleOptions::docker_defaults("x86_64"));
-    let tree = compile_docker_profile(
-        &json,
-        &OracleOptions {
-            binary_tree: true,
-            ..OracleOptions::docker_defaults("x86_64")
-        },
-    );
+    let tree = compile_docker_profile(&json, &OracleOptions { binary_tree: true, ..OracleOptions::docker_defaults("x86_64") });
     eprintln!(
         "libseccomp docker-default x86_64 only: linear {} insns, worst path {}; binary tree {} insns, worst path {}",
         linear.len(),
@@ -177,14 +122,8 @@ fn docker_default_x86_64_only_sizes() {
         interp::worst_case_path(&tree)
     );
     // i386 is now a foreign arch.
-    assert_eq!(
-        decide(&linear, AUDIT_ARCH_I386, NR_I386_SOCKET, arg0(AF_UNIX)),
-        ret::KILL_THREAD
-    );
-    assert_eq!(
-        decide(&tree, AUDIT_ARCH_X86_64, NR_READ, [0; 6]),
-        ret::ALLOW
-    );
+    assert_eq!(decide(&linear, AUDIT_ARCH_I386, NR_I386_SOCKET, arg0(AF_UNIX)), ret::KILL_THREAD);
+    assert_eq!(decide(&tree, AUDIT_ARCH_X86_64, NR_READ, [0; 6]), ret::ALLOW);
 }
 
 #[test]
@@ -198,11 +137,7 @@ fn capabilities_open_up_rules() {
     assert_eq!(x64(NR_CLONE3, [0; 6]), ret::ALLOW);
     assert_eq!(x64(NR_CLONE, arg0(0x1000_0000 | 17)), ret::ALLOW);
     assert_eq!(x64(NR_REBOOT, [0; 6]), ret::ALLOW);
-    assert_eq!(
-        x64(NR_SOCKET, arg0(AF_ALG)),
-        ret::ERRNO | 1,
-        "CAP_SYS_ADMIN does not open AF_ALG"
-    );
+    assert_eq!(x64(NR_SOCKET, arg0(AF_ALG)), ret::ERRNO | 1, "CAP_SYS_ADMIN does not open AF_ALG");
 }
 
 #[test]
@@ -238,15 +173,7 @@ fn rule_semantics_follow_runc() {
     assert_eq!(x64(NR_READ, [0; 6]), ret::ERRNO | 5);
     // No errnoRet: runc uses EPERM, which here equals the default, so the rule is dropped.
     assert_eq!(x64(1, [0; 6]), ret::ERRNO | 1);
-    assert_eq!(
-        x64(39, [0; 6]),
-        ret::KILL_THREAD,
-        "SCMP_ACT_KILL is KILL_THREAD"
-    );
-    assert_eq!(
-        x64(110, [0; 6]),
-        ret::ERRNO | 1,
-        "minKernel 99.0 is not met"
-    );
+    assert_eq!(x64(39, [0; 6]), ret::KILL_THREAD, "SCMP_ACT_KILL is KILL_THREAD");
+    assert_eq!(x64(110, [0; 6]), ret::ERRNO | 1, "minKernel 99.0 is not met");
     assert_eq!(x64(186, [0; 6]), ret::ERRNO | 1, "excluded on amd64");
 }

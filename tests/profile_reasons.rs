@@ -21,8 +21,20 @@ fn every_builtin_entry_has_a_reason() {
         };
         check_items("capability", &mut p.capabilities.kept.values().chain(p.capabilities.dropped.values()));
         let fs = &p.filesystem;
-        check_items("path", &mut fs.masked_paths.iter().chain(&fs.readonly_paths).chain(&fs.landlock.read).chain(&fs.landlock.write).chain(&fs.landlock.execute));
-        check_items("volume pattern", &mut p.volumes.deny_sources.iter().chain(p.volumes.allow_sources.iter().flatten()).chain(&p.volumes.force_options));
+        check_items(
+            "path",
+            &mut fs
+                .masked_paths
+                .iter()
+                .chain(&fs.readonly_paths)
+                .chain(&fs.landlock.read)
+                .chain(&fs.landlock.write)
+                .chain(&fs.landlock.execute),
+        );
+        check_items(
+            "volume pattern",
+            &mut p.volumes.deny_sources.iter().chain(p.volumes.allow_sources.iter().flatten()).chain(&p.volumes.force_options),
+        );
         for s in p.seccomp.allow.iter().chain(&p.seccomp.deny) {
             if from_builtin(&s.origin) && s.reason.as_deref().is_none_or(str::is_empty) {
                 missing.push(format!("{name}: syscall `{}` at {}", s.name, s.origin));

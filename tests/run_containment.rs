@@ -29,7 +29,10 @@ fn mount_fails_with_eperm() {
     let out = run_probe(&rootfs, docker.to_str().unwrap(), &[], &["mount"]);
     assert_eq!(fields(&out).get("mount").map(String::as_str), Some("EPERM"), "{}", describe(&out));
     // The capability layer alone: the filter allows mount, but CAP_SYS_ADMIN is gone.
-    let allow_mount = rootfs.policy("allow-mount", &format!("{DOCKER_NONE}[[seccomp.allow]]\nnames = [\"mount\"]\nreason = \"test: leave mount to the capability check\"\n"));
+    let allow_mount = rootfs.policy(
+        "allow-mount",
+        &format!("{DOCKER_NONE}[[seccomp.allow]]\nnames = [\"mount\"]\nreason = \"test: leave mount to the capability check\"\n"),
+    );
     let out = run_probe(&rootfs, allow_mount.to_str().unwrap(), &[], &["mount"]);
     assert_eq!(fields(&out).get("mount").map(String::as_str), Some("EPERM"), "{}", describe(&out));
     // untrusted denies @mount with kill-process: the probe dies of SIGSYS (128 + 31).
@@ -131,12 +134,16 @@ fn seccomp_filters_and_denied_syscalls_return_the_policys_errno() {
     // socket(AF_NETLINK): the policy's rule answers EAFNOSUPPORT; ask the compiled decision
     // model what it should be rather than restating it.
     let args = [libc::AF_NETLINK as u64, (libc::SOCK_STREAM | libc::SOCK_CLOEXEC) as u64, 0, 0, 0, 0];
-    let Action::Errno(errno) = plan.filter.decide(AUDIT_ARCH_X86_64, libc::SYS_socket as u32, &args) else { panic!("untrusted must answer socket(AF_NETLINK) with an errno") };
+    let Action::Errno(errno) = plan.filter.decide(AUDIT_ARCH_X86_64, libc::SYS_socket as u32, &args) else {
+        panic!("untrusted must answer socket(AF_NETLINK) with an errno")
+    };
     let out = run_probe(&rootfs, "untrusted", &[], &["socket", "netlink"]);
     assert_eq!(fields(&out).get("socket"), Some(&errno_name(errno)), "{}", describe(&out));
     // ioctl(TIOCSTI): the terminal-injection rule.
     let args = [0, libc::TIOCSTI, 0, 0, 0, 0];
-    let Action::Errno(errno) = plan.filter.decide(AUDIT_ARCH_X86_64, libc::SYS_ioctl as u32, &args) else { panic!("TIOCSTI must be an errno") };
+    let Action::Errno(errno) = plan.filter.decide(AUDIT_ARCH_X86_64, libc::SYS_ioctl as u32, &args) else {
+        panic!("TIOCSTI must be an errno")
+    };
     let out = run_probe(&rootfs, "untrusted", &[], &["ioctl-tiocsti"]);
     assert_eq!(fields(&out).get("ioctl"), Some(&errno_name(errno)), "{}", describe(&out));
     // AF_UNIX is allowed: the filter is not refusing everything.
@@ -243,7 +250,18 @@ fn a_setuid_binary_gains_nothing_under_no_new_privs() {
     // The contrast: docker-default leaves no_new_privs off, and the same binary run as
     // nobody becomes root, so the probe would see an escalation if there were one.
     let docker = rootfs.policy("docker-none", DOCKER_NONE);
-    let out = palisade(["run", "--policy", docker.to_str().unwrap(), "-u", "65534", "--rootfs", rootfs.path().to_str().unwrap(), "--", PROBE_SUID, "ids"]);
+    let out = palisade([
+        "run",
+        "--policy",
+        docker.to_str().unwrap(),
+        "-u",
+        "65534",
+        "--rootfs",
+        rootfs.path().to_str().unwrap(),
+        "--",
+        PROBE_SUID,
+        "ids",
+    ]);
     assert_eq!(fields(&out).get("euid").map(String::as_str), Some("0"), "{}", describe(&out));
     drop(rootfs);
     assert_no_leaks();
@@ -266,7 +284,19 @@ fn a_volume_outside_the_allowed_sources_is_refused_before_anything_starts() {
     let link = source.path().join("link");
     std::os::unix::fs::symlink("/etc", &link).unwrap();
     let docker = rootfs.policy("docker-none", DOCKER_NONE);
-    let out = palisade(["run", "--policy", docker.to_str().unwrap(), "--rootfs", rootfs.path().to_str().unwrap(), "-v", &format!("{}:/data", link.display()), "--", "/bin/sh", "-c", "echo > /started"]);
+    let out = palisade([
+        "run",
+        "--policy",
+        docker.to_str().unwrap(),
+        "--rootfs",
+        rootfs.path().to_str().unwrap(),
+        "-v",
+        &format!("{}:/data", link.display()),
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo > /started",
+    ]);
     assert_eq!(code(&out), 125, "{}", describe(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("resolves to /etc"), "{}", describe(&out));
     assert!(!rootfs.path().join("started").exists(), "the workload must not have run");
@@ -274,14 +304,52 @@ fn a_volume_outside_the_allowed_sources_is_refused_before_anything_starts() {
     std::fs::write(source.path().join("hello"), "hi\n").unwrap();
     let allowed = rootfs.policy(
         "allow-src",
-        &format!("{DOCKER_NONE}[volumes]\nallow_sources = [\"{}/**\"]\nforce_options = [\"nosuid\", \"nodev\"]\n", env!("CARGO_TARGET_TMPDIR")),
+        &format!(
+            "{DOCKER_NONE}[volumes]\nallow_sources = [\"{}/**\"]\nforce_options = [\"nosuid\", \"nodev\"]\n",
+            env!("CARGO_TARGET_TMPDIR")
+        ),
     );
-    let out = palisade(["run", "--policy", allowed.to_str().unwrap(), "--rootfs", rootfs.path().to_str().unwrap(), "-v", &format!("{}:/data:ro", source.path().display()), "--", "/bin/sh", "-c", "cat /data/hello; grep ' /data ' /proc/self/mountinfo; echo x > /data/new"]);
+    let out = palisade([
+        "run",
+        "--policy",
+        allowed.to_str().unwrap(),
+        "--rootfs",
+        rootfs.path().to_str().unwrap(),
+        "-v",
+        &format!("{}:/data:ro", source.path().display()),
+        "--",
+        "/bin/sh",
+        "-c",
+        "cat /data/hello; grep ' /data ' /proc/self/mountinfo; echo x > /data/new",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("hi\n"), "{}", describe(&out));
     let mount_line = stdout.lines().nth(1).unwrap_or_default();
     assert!(mount_line.contains(" ro,") && mount_line.contains("nosuid") && mount_line.contains("nodev"), "{mount_line}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"), "{}", describe(&out));
+    drop(rootfs);
+    assert_no_leaks();
+}
+
+#[test]
+fn device_nodes_made_with_cap_mknod_stay_inert() {
+    let _s = serial();
+    require_root();
+    let rootfs = Rootfs::new();
+    // docker-default keeps CAP_MKNOD (as Docker does) and palisade sets no device cgroup: a node
+    // made for /dev/null's numbers on the writable root, in /tmp and in /dev itself must not
+    // open (nodev), while the real /dev/null (a bind of the host's node) works.
+    let docker = rootfs.policy("docker-none", DOCKER_NONE);
+    let script = "for n in /made /tmp/made /dev/made; do mknod $n c 1 3 && echo made > $n 2>/dev/null && echo \"$n: opened\" || echo \"$n: inert\"; done; echo x > /dev/null && echo '/dev/null: works'";
+    let out =
+        palisade(["run", "--policy", docker.to_str().unwrap(), "--rootfs", rootfs.path().to_str().unwrap(), "--", "/bin/sh", "-c", script]);
+    assert_eq!(code(&out), 0, "{}", describe(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "/made: inert\n/tmp/made: inert\n/dev/made: inert\n/dev/null: works\n",
+        "{}",
+        describe(&out)
+    );
     drop(rootfs);
     assert_no_leaks();
 }

@@ -43,7 +43,17 @@ fn signals_reach_the_workload() {
     require_root();
     let rootfs = Rootfs::new();
     let mut child = palisade_command()
-        .args(["run", "--policy", "untrusted", "--rootfs", rootfs.path().to_str().unwrap(), "--", "/bin/sh", "-c", "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.1; done"])
+        .args([
+            "run",
+            "--policy",
+            "untrusted",
+            "--rootfs",
+            rootfs.path().to_str().unwrap(),
+            "--",
+            "/bin/sh",
+            "-c",
+            "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.1; done",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -75,7 +85,8 @@ fn init_reaps_orphaned_zombies() {
     // exits, init must reap it.
     let out = run_sh(&rootfs, docker.to_str().unwrap(), &[], "sh -c 'sleep 0.2 &'; sleep 1; cat /proc/[0-9]*/stat");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let states: Vec<&str> = stdout.lines().filter_map(|l| l.rsplit_once(") ").map(|(_, rest)| rest.split(' ').next().unwrap_or(""))).collect();
+    let states: Vec<&str> =
+        stdout.lines().filter_map(|l| l.rsplit_once(") ").map(|(_, rest)| rest.split(' ').next().unwrap_or(""))).collect();
     assert!(!states.is_empty(), "{}", describe(&out));
     assert!(!states.contains(&"Z"), "a zombie was left: {}", describe(&out));
     drop(rootfs);
@@ -113,13 +124,34 @@ fn environment_directory_hostname_and_user_are_set() {
     require_root();
     let rootfs = Rootfs::new();
     let docker = rootfs.policy("docker-none", DOCKER_NONE);
-    let out = run_sh(&rootfs, docker.to_str().unwrap(), &["-e", "GREETING=hello world", "-w", "/home", "--hostname", "box", "-u", "1000:1000"], "echo $GREETING; pwd; hostname; id -u; id -g; echo $HOME; echo $PATH");
+    let out = run_sh(
+        &rootfs,
+        docker.to_str().unwrap(),
+        &["-e", "GREETING=hello world", "-w", "/home", "--hostname", "box", "-u", "1000:1000"],
+        "echo $GREETING; pwd; hostname; id -u; id -g; echo $HOME; echo $PATH",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines, ["hello world", "/home", "box", "1000", "1000", "/home", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"], "{}", describe(&out));
+    assert_eq!(
+        lines,
+        ["hello world", "/home", "box", "1000", "1000", "/home", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        "{}",
+        describe(&out)
+    );
     // palisade's own environment stays outside.
     let mut cmd = palisade_command();
-    cmd.args(["run", "--policy", "untrusted", "--rootfs", rootfs.path().to_str().unwrap(), "--", "/bin/sh", "-c", "echo ${PALISADE_SECRET:-unset}"]).env("PALISADE_SECRET", "leak");
+    cmd.args([
+        "run",
+        "--policy",
+        "untrusted",
+        "--rootfs",
+        rootfs.path().to_str().unwrap(),
+        "--",
+        "/bin/sh",
+        "-c",
+        "echo ${PALISADE_SECRET:-unset}",
+    ])
+    .env("PALISADE_SECRET", "leak");
     let out = output_within(cmd);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "unset\n");
     drop(rootfs);

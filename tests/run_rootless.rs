@@ -10,14 +10,20 @@ use std::process::Command;
 
 /// Runs palisade as nobody (uid/gid 65534, no supplementary groups) via setpriv(1).
 fn as_nobody(args: &[&str]) -> std::process::Output {
-    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].into_iter().find(|p| std::path::Path::new(p).exists()).unwrap_or_else(|| panic!("`setpriv` is not installed: apt-get install util-linux"));
+    let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or_else(|| panic!("`setpriv` is not installed: apt-get install util-linux"));
     let mut cmd = Command::new(setpriv);
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", PALISADE]).args(args).env("PALISADE_TEST_RUN", std::process::id().to_string());
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", PALISADE])
+        .args(args)
+        .env("PALISADE_TEST_RUN", std::process::id().to_string());
     output_within(cmd)
 }
 
 /// docker-default's seccomp and capabilities, no network, no user, no limits.
-const ROOTLESS: &str = "[policy]\nname = \"rootless\"\nextends = \"docker-default\"\n[network]\nmode = \"none\"\n[filesystem]\nread_only_root = true\n";
+const ROOTLESS: &str =
+    "[policy]\nname = \"rootless\"\nextends = \"docker-default\"\n[network]\nmode = \"none\"\n[filesystem]\nread_only_root = true\n";
 
 #[test]
 fn rootless_runs_with_the_caller_as_root_inside() {
@@ -35,7 +41,17 @@ fn rootless_runs_with_the_caller_as_root_inside() {
     let f = fields(&out);
     assert_eq!(field(&f, "Seccomp"), Some("2"), "{}", describe(&out));
     assert_eq!(f.get("CapEff"), Some(&cap_mask(policy.to_str().unwrap())), "{}", describe(&out));
-    let out = as_nobody(&["run", "--policy", policy.to_str().unwrap(), "--rootfs", root, "--", "/bin/sh", "-c", "id -u; cat /proc/self/uid_map; echo x > /etc/x"]);
+    let out = as_nobody(&[
+        "run",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--rootfs",
+        root,
+        "--",
+        "/bin/sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map; echo x > /etc/x",
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<Vec<&str>> = stdout.lines().map(|l| l.split_whitespace().collect()).collect();
     assert_eq!(lines, [vec!["0"], vec!["0", "65534", "1"]], "{}", describe(&out));

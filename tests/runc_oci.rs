@@ -171,7 +171,10 @@ fn probe_results(stdout: &str) -> std::collections::BTreeMap<String, String> {
 }
 
 fn status_field<'a>(stdout: &'a str, field: &str) -> &'a str {
-    stdout.lines().find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(":\t"))).unwrap_or_else(|| panic!("no {field} in /proc/self/status:\n{stdout}"))
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(":\t")))
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status:\n{stdout}"))
 }
 
 struct Run {
@@ -191,7 +194,12 @@ fn run_policy(policy: Policy, label: &str) -> (Plan, Run) {
     let bundle = bundle(dir.path(), &config);
     let out = runc_run(dir.path(), &bundle, label);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "runc run failed ({}):\nstdout:\n{stdout}\nstderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "runc run failed ({}):\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     (plan, Run { stdout, notes })
 }
 
@@ -238,7 +246,13 @@ fn check_probes(plan: &Plan, run: &Run) -> std::collections::BTreeMap<String, St
             None => {}
         }
     }
-    assert!(wrong.is_empty(), "under {}, runc enforced something else than the policy:\n  {}\nprobe output:\n{}", plan.policy.name, wrong.join("\n  "), run.stdout);
+    assert!(
+        wrong.is_empty(),
+        "under {}, runc enforced something else than the policy:\n  {}\nprobe output:\n{}",
+        plan.policy.name,
+        wrong.join("\n  "),
+        run.stdout
+    );
     results
 }
 

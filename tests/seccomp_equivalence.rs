@@ -32,7 +32,11 @@ fn bpf_program_matches_the_decision_model_for_every_syscall() {
             }
         }
         // A foreign architecture is always killed.
-        let foreign = if plan.filter.arch(Arch::Aarch64).is_some() { 0x4000_0028 /* AUDIT_ARCH_ARM */ } else { AUDIT_ARCH_AARCH64 };
+        let foreign = if plan.filter.arch(Arch::Aarch64).is_some() {
+            0x4000_0028 /* AUDIT_ARCH_ARM */
+        } else {
+            AUDIT_ARCH_AARCH64
+        };
         let data = palisade::seccomp::interp::SeccompData { arch: foreign, ..cases::data(Arch::X86_64, 0, [0; 6]) };
         assert_eq!(Action::from_ret(run(&plan.program, &data).unwrap().ret), Action::KillProcess);
         eprintln!("{source:?}: {checked} cases, {} instructions, worst-case path {}", plan.program.len(), worst_case_path(&plan.program));
@@ -41,7 +45,11 @@ fn bpf_program_matches_the_decision_model_for_every_syscall() {
 
 #[test]
 fn x32_syscalls_are_killed_unless_x32_is_listed() {
-    let policy = palisade::policy::load_str("p.toml", "[seccomp]\ndefault_action = \"errno(EPERM)\"\narchitectures = [\"x86_64\"]\nallow = [\"read\"]\n").unwrap();
+    let policy = palisade::policy::load_str(
+        "p.toml",
+        "[seccomp]\ndefault_action = \"errno(EPERM)\"\narchitectures = [\"x86_64\"]\nallow = [\"read\"]\n",
+    )
+    .unwrap();
     let plan = Plan::new(policy).unwrap();
     let read_x32 = cases::data(Arch::X86_64, 0x4000_0000, [0; 6]);
     assert_eq!(Action::from_ret(run(&plan.program, &read_x32).unwrap().ret), Action::KillProcess);

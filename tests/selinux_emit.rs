@@ -48,10 +48,13 @@ fn compile(modules: &[&str]) -> Result<(), String> {
 }
 
 fn all_policies() -> Vec<(String, Policy)> {
-    policies::all().into_iter().map(|(name, source)| {
-        let policy = load(&source).unwrap_or_else(|d| panic!("{name}:\n{d}"));
-        (name, policy)
-    }).collect()
+    policies::all()
+        .into_iter()
+        .map(|(name, source)| {
+            let policy = load(&source).unwrap_or_else(|d| panic!("{name}:\n{d}"));
+            (name, policy)
+        })
+        .collect()
 }
 
 fn module(policy: Policy) -> String {

@@ -9,15 +9,8 @@ use palisade::policy::{load, PolicySource};
 use palisade::seccomp::arch::Arch;
 use palisade::seccomp::bpf;
 
-const KINDS: [EmitKind; 7] = [
-    EmitKind::Oci,
-    EmitKind::SeccompJson,
-    EmitKind::SeccompBpf,
-    EmitKind::Apparmor,
-    EmitKind::Selinux,
-    EmitKind::Landlock,
-    EmitKind::K8s,
-];
+const KINDS: [EmitKind; 7] =
+    [EmitKind::Oci, EmitKind::SeccompJson, EmitKind::SeccompBpf, EmitKind::Apparmor, EmitKind::Selinux, EmitKind::Landlock, EmitKind::K8s];
 
 /// Snapshot names: the built-in's name, or `policies-<stem>` for an example policy.
 fn sources() -> Vec<(String, PolicySource)> {

@@ -10,7 +10,15 @@ fuzz_target!(|data: &[u8]| {
     let Ok(policy) = palisade::policy::load_str("fuzz.toml", text) else { return };
     let Ok(plan) = Plan::new(policy) else { return };
     palisade::seccomp::interp::validate(&plan.program).expect("compiled programs must load");
-    for kind in [EmitKind::Oci, EmitKind::SeccompJson, EmitKind::SeccompBpf, EmitKind::Apparmor, EmitKind::Selinux, EmitKind::Landlock, EmitKind::K8s] {
+    for kind in [
+        EmitKind::Oci,
+        EmitKind::SeccompJson,
+        EmitKind::SeccompBpf,
+        EmitKind::Apparmor,
+        EmitKind::Selinux,
+        EmitKind::Landlock,
+        EmitKind::K8s,
+    ] {
         let _ = emit(&plan, kind, &EmitOptions::default(), &mut Vec::new());
     }
 });

@@ -56,7 +56,8 @@ fn decided_text(d: &Decided) -> String {
 }
 
 fn parse_arg(text: &str) -> anyhow::Result<u64> {
-    let c = crate::seccomp::condition::Condition::parse(&format!("arg0 == {text}")).map_err(|e| anyhow::anyhow!("argument `{text}`: {e}"))?;
+    let c =
+        crate::seccomp::condition::Condition::parse(&format!("arg0 == {text}")).map_err(|e| anyhow::anyhow!("argument `{text}`: {e}"))?;
     Ok(c.value)
 }
 
@@ -92,7 +93,8 @@ fn explain_syscall(plan: &Plan, name: &str, args: &[String], only: Option<Arch>)
                 action = d.fallback.action;
                 text += &format!("{}: {name} depends on its arguments; first match wins:", af.arch.name());
                 for rule in &d.rules {
-                    let conds: Vec<String> = rule.checks.iter().map(|c| format!("{}{}", c.text, if c.low_word_only { " [32-bit]" } else { "" })).collect();
+                    let conds: Vec<String> =
+                        rule.checks.iter().map(|c| format!("{}{}", c.text, if c.low_word_only { " [32-bit]" } else { "" })).collect();
                     text += &format!("\n  if {} → {}", conds.join(" and "), decided_text(&rule.decided));
                 }
                 text += &format!("\n  otherwise → {}", decided_text(&d.fallback));
@@ -160,7 +162,8 @@ fn explain_path(policy: &Policy, path: &str) -> Vec<serde_json::Value> {
 
 fn summary(policy: &Policy) -> serde_json::Value {
     let caps: Vec<String> = policy.capabilities.kept.keys().map(|c| c.name()).collect();
-    let seccomp = policy.seccomp.default_action.as_ref().map_or("not configured".to_string(), |d| format!("default {} (at {})", d.value, d.origin));
+    let seccomp =
+        policy.seccomp.default_action.as_ref().map_or("not configured".to_string(), |d| format!("default {} (at {})", d.value, d.origin));
     let text = format!(
         "policy {} (chain: {})\n  capabilities: {}\n  seccomp: {}, {} allowed entries, {} denied, {} rules\n  no_new_privileges: {} (at {})\n  network: {} (at {})\n  read-only root: {} (at {})\n  landlock: {}",
         policy.name,

@@ -4,9 +4,29 @@
 pub mod check;
 pub mod compile;
 pub mod explain;
+pub mod generate;
 pub mod import;
+pub mod lint;
 pub mod listing;
+pub mod oci;
 pub mod run;
+// Image verbs.
+pub mod commit;
+pub mod history;
+pub mod image_export;
+pub mod image_import;
+pub mod images;
+pub mod inspect;
+pub mod load;
+pub mod login;
+pub mod pull;
+pub mod rmi;
+pub mod run_image;
+pub mod save;
+pub mod system;
+pub mod tag;
+// Content trust.
+pub mod trust;
 
 use crate::cli::PolicyCommand;
 
@@ -14,7 +34,9 @@ pub fn policy(cmd: PolicyCommand) -> anyhow::Result<i32> {
     match cmd {
         PolicyCommand::Check { files, format } => check::run(&files, format),
         PolicyCommand::Compile { file, emit, output, arch, lsm, args } => compile::run(&file, emit, output.as_deref(), arch, lsm, args),
-        PolicyCommand::Import { file, output, name, capabilities } => import::run(&file, output.as_deref(), name, &capabilities),
+        PolicyCommand::Import { file, profile, apparmor_path, output, name, capabilities } => {
+            import::run(&file, output.as_deref(), name, &capabilities, profile.as_deref(), &apparmor_path)
+        }
         PolicyCommand::Explain { file, syscall, args, arch, capability, path, format } => {
             explain::run(&file, explain::Query { syscall, args, arch, capability, path }, format)
         }

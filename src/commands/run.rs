@@ -5,15 +5,25 @@
 use crate::cli::{NetArg, RunArgs};
 use crate::compile::Plan;
 use crate::policy::model::NetworkMode;
-use crate::runtime::{self, spec::parse_env, RunSpec};
+use crate::runtime::{self, spec::parse_env, OverlaySpec, RunSpec};
 
 pub fn run(args: RunArgs) -> anyhow::Result<i32> {
     let Some(policy) = super::load_or_report(&args.policy) else { return Ok(1) };
     let plan = Plan::new(policy)?;
-    let spec = match spec(args) {
+    let (image, store, name, fetch) = (args.image.clone(), args.store.path(), args.name.clone(), args.fetch.clone());
+    let mut spec = match spec(args) {
         Ok(spec) => spec,
         Err(e) => {
             eprintln!("palisade: run: {e}");
+            return Ok(125);
+        }
+    };
+    // IMAGE [CMD...]: pulled if absent (through the trust gate), then an overlayfs root and
+    // the image's defaults (see run_image.rs).
+    let _image_root = match super::run_image::prepare(&store, image, name.as_deref(), &fetch, &mut spec, &plan) {
+        Ok(root) => root,
+        Err(e) => {
+            eprintln!("palisade: run: {e:#}");
             return Ok(125);
         }
     };
@@ -34,6 +44,7 @@ fn spec(args: RunArgs) -> Result<RunSpec, runtime::spec::SpecError> {
     Ok(RunSpec {
         command: args.command,
         rootfs: args.rootfs,
+        overlay: args.rootfs_overlay.as_deref().map(|lower| OverlaySpec::from_args(lower, args.rootfs_upper.as_deref())).transpose()?,
         volumes: args.volumes.iter().map(|v| v.parse()).collect::<Result<_, _>>()?,
         env,
         workdir: args.workdir,

@@ -114,8 +114,8 @@ impl Yaml {
 
 /// Keys are left bare when they are plain identifiers (all of palisade's are), else quoted.
 fn yaml_key(key: &str) -> String {
-    let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    let plain =
+        key.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && key.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
     if plain {
         key.to_string()
     } else {
@@ -125,7 +125,8 @@ fn yaml_key(key: &str) -> String {
 
 /// A name Kubernetes accepts (RFC 1123 subdomain): lower case, `[a-z0-9.-]`, alphanumeric ends.
 pub fn k8s_name(policy_name: &str) -> String {
-    let mapped: String = policy_name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    let mapped: String =
+        policy_name.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
     let trimmed = mapped.trim_matches(|c: char| !c.is_ascii_alphanumeric());
     if trimmed.is_empty() {
         "policy".to_string()
@@ -209,9 +210,11 @@ fn pod(plan: &Plan, name: &str, localhost_profile: &str, notes: &mut Vec<Diagnos
         None => {}
     }
     if !policy.process.groups.value.is_empty() {
-        pod_sc.push(("supplementalGroups".into(), Yaml::List(policy.process.groups.value.iter().map(|g| Yaml::Int((*g).into())).collect())));
+        pod_sc
+            .push(("supplementalGroups".into(), Yaml::List(policy.process.groups.value.iter().map(|g| Yaml::Int((*g).into())).collect())));
     }
-    pod_sc.push(("seccompProfile".into(), Yaml::map([("type", Yaml::str("Localhost")), ("localhostProfile", Yaml::str(localhost_profile))])));
+    pod_sc
+        .push(("seccompProfile".into(), Yaml::map([("type", Yaml::str("Localhost")), ("localhostProfile", Yaml::str(localhost_profile))])));
     let apparmor = match &policy.apparmor.profile.value {
         AppArmorProfile::Generate => Some(apparmor::profile_name(policy)),
         AppArmorProfile::Named(n) => Some(n.clone()),
@@ -225,7 +228,8 @@ fn pod(plan: &Plan, name: &str, localhost_profile: &str, notes: &mut Vec<Diagnos
         },
     ));
     let se = &policy.selinux;
-    let mut selinux = vec![("user", Yaml::str(&se.user.value)), ("role", Yaml::str(&se.role.value)), ("type", Yaml::str(&se.process_type.value))];
+    let mut selinux =
+        vec![("user", Yaml::str(&se.user.value)), ("role", Yaml::str(&se.role.value)), ("type", Yaml::str(&se.process_type.value))];
     // "auto" leaves the level out: the runtime then picks unique MCS categories per pod.
     if let Some(level) = &se.level.value {
         selinux.push(("level", Yaml::str(level)));
@@ -276,7 +280,11 @@ fn pod(plan: &Plan, name: &str, localhost_profile: &str, notes: &mut Vec<Diagnos
         mounts.push(Yaml::map([("name", Yaml::str(&volume)), ("mountPath", Yaml::str(path))]));
         let flags: Vec<&str> = options.value.split(',').map(str::trim).filter(|o| !o.starts_with("size=")).collect();
         if !flags.is_empty() {
-            unexpressible(notes, "k8s-tmpfs-options", format!("tmpfs {path}: an emptyDir volume cannot carry the mount options {}", flags.join(",")));
+            unexpressible(
+                notes,
+                "k8s-tmpfs-options",
+                format!("tmpfs {path}: an emptyDir volume cannot carry the mount options {}", flags.join(",")),
+            );
         }
     }
     if !mounts.is_empty() {
@@ -299,7 +307,13 @@ fn pod(plan: &Plan, name: &str, localhost_profile: &str, notes: &mut Vec<Diagnos
     Ok(Yaml::map([
         ("apiVersion", Yaml::str("v1")),
         ("kind", Yaml::str("Pod")),
-        ("metadata", Yaml::map([("name", Yaml::str(format!("palisade-{name}"))), ("annotations", Yaml::map([("palisade.dev/policy", Yaml::str(&policy.name))]))])),
+        (
+            "metadata",
+            Yaml::map([
+                ("name", Yaml::str(format!("palisade-{name}"))),
+                ("annotations", Yaml::map([("palisade.dev/policy", Yaml::str(&policy.name))])),
+            ]),
+        ),
         ("spec", Yaml::Map(spec)),
     ]))
 }
@@ -317,7 +331,10 @@ fn unexpressed_notes(policy: &Policy, notes: &mut Vec<Diagnostic>) {
         note("k8s-no-egress", "network.egress is not in the Pod: express it as a NetworkPolicy with egress rules");
     }
     if policy.network.mode.value == NetworkMode::None {
-        note("k8s-network-none", "network mode none: every Pod gets a network from CNI; add a NetworkPolicy that denies all ingress and egress");
+        note(
+            "k8s-network-none",
+            "network mode none: every Pod gets a network from CNI; add a NetworkPolicy that denies all ingress and egress",
+        );
     }
     let extra = |list: &[crate::policy::model::Item], defaults: &[(&str, &str)]| -> Vec<String> {
         list.iter().filter(|i| !defaults.iter().any(|(d, _)| *d == i.name)).map(|i| i.name.clone()).collect()
@@ -327,7 +344,10 @@ fn unexpressed_notes(policy: &Policy, notes: &mut Vec<Diagnostic>) {
     if !masked.is_empty() || !readonly.is_empty() {
         note(
             "k8s-masked-paths",
-            &format!("procMount Default gives the runtime's masked and read-only paths; these of the policy are not expressible: {}", [masked, readonly].concat().join(", ")),
+            &format!(
+                "procMount Default gives the runtime's masked and read-only paths; these of the policy are not expressible: {}",
+                [masked, readonly].concat().join(", ")
+            ),
         );
     }
 }
@@ -338,14 +358,18 @@ fn seccomp_profile_cr(name: &str, profile: &Profile, notes: &mut Vec<Diagnostic>
     if profile.default_errno_ret.is_some_and(|e| e != 1) {
         notes.push(Diagnostic::warning(
             "k8s-spo-default-errno",
-            format!("seccompprofile.yaml: a SeccompProfile cannot set the default errno ({}); unlisted syscalls fail with EPERM instead", profile.default_errno_ret.unwrap_or(1)),
+            format!(
+                "seccompprofile.yaml: a SeccompProfile cannot set the default errno ({}); unlisted syscalls fail with EPERM instead",
+                profile.default_errno_ret.unwrap_or(1)
+            ),
         ));
     }
     let syscalls = profile
         .syscalls
         .iter()
         .map(|s| {
-            let mut entry = vec![("names", Yaml::strs(s.names.iter().cloned().chain(s.name.iter().cloned()))), ("action", Yaml::str(&s.action))];
+            let mut entry =
+                vec![("names", Yaml::strs(s.names.iter().cloned().chain(s.name.iter().cloned()))), ("action", Yaml::str(&s.action))];
             if let Some(errno) = s.errno_ret {
                 entry.push(("errnoRet", Yaml::Int(errno.into())));
             }
@@ -353,7 +377,14 @@ fn seccomp_profile_cr(name: &str, profile: &Profile, notes: &mut Vec<Diagnostic>
                 let args = s
                     .args
                     .iter()
-                    .map(|a| Yaml::map([("index", Yaml::Int(a.index.into())), ("value", Yaml::Int(a.value.into())), ("valueTwo", Yaml::Int(a.value_two.into())), ("op", Yaml::str(&a.op))]))
+                    .map(|a| {
+                        Yaml::map([
+                            ("index", Yaml::Int(a.index.into())),
+                            ("value", Yaml::Int(a.value.into())),
+                            ("valueTwo", Yaml::Int(a.value_two.into())),
+                            ("op", Yaml::str(&a.op)),
+                        ])
+                    })
                     .collect();
                 entry.push(("args", Yaml::List(args)));
             }

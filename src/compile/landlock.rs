@@ -128,9 +128,20 @@ pub fn ruleset(policy: &Policy) -> Ruleset {
         Enforcement::Required => "required",
     };
     if !ll.enabled() {
-        return Ruleset { abi: 0, handled_access_fs: Vec::new(), handled_access_net: Vec::new(), scoped: Vec::new(), rules: Vec::new(), enforcement };
+        return Ruleset {
+            abi: 0,
+            handled_access_fs: Vec::new(),
+            handled_access_net: Vec::new(),
+            scoped: Vec::new(),
+            rules: Vec::new(),
+            enforcement,
+        };
     }
-    let rule = |item: &Item, rights: BitFlags<AccessFs>| PathRule { path: item.name.clone(), access: fs_names(rights), origin: item.origin.describe() };
+    let rule = |item: &Item, rights: BitFlags<AccessFs>| PathRule {
+        path: item.name.clone(),
+        access: fs_names(rights),
+        origin: item.origin.describe(),
+    };
     let rules: Vec<PathRule> = ll
         .read
         .iter()
@@ -167,7 +178,11 @@ pub fn ruleset(policy: &Policy) -> Ruleset {
 }
 
 fn scope_names(scopes: BitFlags<Scope>) -> Vec<&'static str> {
-    [(Scope::AbstractUnixSocket, "abstract_unix_socket"), (Scope::Signal, "signal")].into_iter().filter(|(s, _)| scopes.contains(*s)).map(|(_, n)| n).collect()
+    [(Scope::AbstractUnixSocket, "abstract_unix_socket"), (Scope::Signal, "signal")]
+        .into_iter()
+        .filter(|(s, _)| scopes.contains(*s))
+        .map(|(_, n)| n)
+        .collect()
 }
 
 /// The emitted document: `enabled` first, then the ruleset's fields in declaration order.
@@ -230,7 +245,8 @@ mod tests {
 
     #[test]
     fn read_only_grants_still_handle_truncate() {
-        let policy = load_str("p.toml", "[policy]\nname = \"p\"\nextends = \"docker-default\"\n[filesystem.landlock]\nread = [\"/usr\"]\n").unwrap();
+        let policy =
+            load_str("p.toml", "[policy]\nname = \"p\"\nextends = \"docker-default\"\n[filesystem.landlock]\nread = [\"/usr\"]\n").unwrap();
         let rs = ruleset(&policy);
         assert_eq!(rs.rules[0].access, ["read_file", "read_dir"]);
         assert!(rs.handled_access_fs.contains(&"truncate"));

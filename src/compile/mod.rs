@@ -27,11 +27,23 @@ pub struct Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
     #[error("policy `{policy}`: {source}")]
-    Seccomp { policy: String, #[source] source: FilterError },
+    Seccomp {
+        policy: String,
+        #[source]
+        source: FilterError,
+    },
     #[error("policy `{policy}`: {source}")]
-    Codegen { policy: String, #[source] source: CodegenError },
+    Codegen {
+        policy: String,
+        #[source]
+        source: CodegenError,
+    },
     #[error("policy `{policy}`: {source}")]
-    Json { policy: String, #[source] source: JsonError },
+    Json {
+        policy: String,
+        #[source]
+        source: JsonError,
+    },
     #[error("policy `{policy}`: cannot emit {kind}: {message}")]
     Emit { policy: String, kind: &'static str, message: String },
 }
@@ -127,7 +139,8 @@ pub fn emit(plan: &Plan, kind: EmitKind, options: &EmitOptions, notes: &mut Vec<
         }
         EmitKind::SeccompBpf => {
             let arch = options.arch.or_else(crate::seccomp::arch::Arch::host).unwrap_or(crate::seccomp::arch::Arch::X86_64);
-            let program = bpf::compile_for(&plan.filter, &[arch]).map_err(|source| CompileError::Codegen { policy: policy.clone(), source })?;
+            let program =
+                bpf::compile_for(&plan.filter, &[arch]).map_err(|source| CompileError::Codegen { policy: policy.clone(), source })?;
             Output::Bytes(bpf::to_bytes(&program))
         }
         EmitKind::Apparmor => Output::Text(apparmor::emit(plan, notes)),

@@ -21,9 +21,9 @@ use crate::policy::model::{AppArmorProfile, NetworkMode, Policy, User};
 use crate::seccomp::arch::Arch;
 use crate::seccomp::json::{self, Profile};
 use oci_spec::runtime::{
-    Capabilities, Capability, LinuxBuilder, LinuxCapabilities, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder, LinuxMemoryBuilder,
-    LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxSeccomp, Mount, MountBuilder, PosixRlimit,
-    PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
+    Capabilities, Capability, LinuxBuilder, LinuxCapabilities, LinuxCapabilitiesBuilder, LinuxCpuBuilder, LinuxDeviceCgroupBuilder,
+    LinuxMemoryBuilder, LinuxNamespaceBuilder, LinuxNamespaceType, LinuxPidsBuilder, LinuxResources, LinuxResourcesBuilder, LinuxSeccomp,
+    Mount, MountBuilder, PosixRlimit, PosixRlimitBuilder, PosixRlimitType, ProcessBuilder, RootBuilder, Spec, SpecBuilder, UserBuilder,
 };
 
 /// The PATH a process gets unless the policy sets one: what `runc spec` and Docker use.
@@ -71,16 +71,28 @@ pub fn spec(plan: &Plan, options: &EmitOptions, notes: &mut Vec<Diagnostic>) -> 
         omitted.push(format!("SELinux (label `{}`)", labels.process));
     }
     if !omitted.is_empty() {
-        notes.push(Diagnostic::warning(
-            "oci-lsm-omitted",
-            format!("the target host does not enforce {}: its label is left out of the config, so it does not confine the workload there", omitted.join(" or ")),
-        ).with_hint("choose the target's LSMs with --lsm all|apparmor|selinux|none"));
+        notes.push(
+            Diagnostic::warning(
+                "oci-lsm-omitted",
+                format!(
+                    "the target host does not enforce {}: its label is left out of the config, so it does not confine the workload there",
+                    omitted.join(" or ")
+                ),
+            )
+            .with_hint("choose the target's LSMs with --lsm all|apparmor|selinux|none"),
+        );
     }
     lsm_notes(policy, &process, notes);
 
     let arch = options.arch.or_else(Arch::host).unwrap_or(Arch::X86_64);
     let mut linux = LinuxBuilder::default()
-        .namespaces(namespaces(policy).into_iter().map(|typ| LinuxNamespaceBuilder::default().typ(typ).build()).collect::<Result<Vec<_>, _>>().map_err(built)?)
+        .namespaces(
+            namespaces(policy)
+                .into_iter()
+                .map(|typ| LinuxNamespaceBuilder::default().typ(typ).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(built)?,
+        )
         .masked_paths(policy.filesystem.masked_paths.iter().map(|i| i.name.clone()).collect::<Vec<_>>())
         .readonly_paths(policy.filesystem.readonly_paths.iter().map(|i| i.name.clone()).collect::<Vec<_>>())
         .resources(resources(policy).map_err(built)?)
@@ -133,7 +145,11 @@ pub fn spec(plan: &Plan, options: &EmitOptions, notes: &mut Vec<Diagnostic>) -> 
 /// whose keys serde_json keeps sorted.
 pub fn emit(plan: &Plan, options: &EmitOptions, notes: &mut Vec<Diagnostic>) -> Result<String, CompileError> {
     let spec = spec(plan, options, notes)?;
-    let mut value = serde_json::to_value(&spec).map_err(|e| CompileError::Emit { policy: plan.policy.name.clone(), kind: "oci", message: e.to_string() })?;
+    let mut value = serde_json::to_value(&spec).map_err(|e| CompileError::Emit {
+        policy: plan.policy.name.clone(),
+        kind: "oci",
+        message: e.to_string(),
+    })?;
     if let Some(caps) = value.pointer_mut("/process/capabilities").and_then(serde_json::Value::as_object_mut) {
         for set in caps.values_mut() {
             if let Some(list) = set.as_array_mut() {
@@ -161,7 +177,10 @@ fn user(policy: &Policy, notes: &mut Vec<Diagnostic>) -> Result<oci_spec::runtim
             // Docker would look the group up in the image, falling back to gid 0 (the root
             // group, which owns files root-group-writable); OCI cannot look it up, and the
             // user's own number is the unprivileged guess.
-            notes.push(Diagnostic::warning("oci-user-gid", format!("process.user `{uid}` names no group: the config uses gid {uid}; write \"{uid}:GID\" to choose")));
+            notes.push(Diagnostic::warning(
+                "oci-user-gid",
+                format!("process.user `{uid}` names no group: the config uses gid {uid}; write \"{uid}:GID\" to choose"),
+            ));
             (*uid, *uid)
         }
         Some(User::Name(name)) => {
@@ -169,7 +188,9 @@ fn user(policy: &Policy, notes: &mut Vec<Diagnostic>) -> Result<oci_spec::runtim
         }
     };
     if uid == 0 && policy.process.run_as_non_root.value {
-        return Err("process.run_as_non_root is set but the process would run as uid 0: set process.user to a non-root \"UID:GID\"".to_string());
+        return Err(
+            "process.run_as_non_root is set but the process would run as uid 0: set process.user to a non-root \"UID:GID\"".to_string()
+        );
     }
     let mut builder = UserBuilder::default().uid(uid).gid(gid);
     if !policy.process.groups.value.is_empty() {
@@ -198,7 +219,10 @@ fn capabilities(policy: &Policy) -> Result<LinuxCapabilities, String> {
         .capabilities
         .kept
         .keys()
-        .map(|cap| serde_json::from_value::<Capability>(serde_json::Value::String(cap.to_string())).map_err(|_| format!("capability {cap} is unknown to the OCI runtime spec")))
+        .map(|cap| {
+            serde_json::from_value::<Capability>(serde_json::Value::String(cap.to_string()))
+                .map_err(|_| format!("capability {cap} is unknown to the OCI runtime spec"))
+        })
         .collect::<Result<_, _>>()?;
     let non_root = policy.process.user.as_ref().is_some_and(|u| !u.value.is_root());
     let carried = if non_root { kept.clone() } else { Capabilities::new() };
@@ -267,7 +291,13 @@ fn lsm_notes(policy: &Policy, process: &oci_spec::runtime::Process, notes: &mut 
 /// The namespaces the workload gets: all but user and time, and the network one unless the
 /// policy shares the host's. Mode `none` is a new namespace with nothing but loopback.
 fn namespaces(policy: &Policy) -> Vec<LinuxNamespaceType> {
-    let mut out = vec![LinuxNamespaceType::Pid, LinuxNamespaceType::Ipc, LinuxNamespaceType::Uts, LinuxNamespaceType::Mount, LinuxNamespaceType::Cgroup];
+    let mut out = vec![
+        LinuxNamespaceType::Pid,
+        LinuxNamespaceType::Ipc,
+        LinuxNamespaceType::Uts,
+        LinuxNamespaceType::Mount,
+        LinuxNamespaceType::Cgroup,
+    ];
     if policy.network.mode.value != NetworkMode::Host {
         out.push(LinuxNamespaceType::Network);
     }
@@ -278,7 +308,12 @@ fn namespaces(policy: &Policy) -> Vec<LinuxNamespaceType> {
 /// tmpfs mounts in path order (a parent sorts before anything beneath it).
 fn mounts(policy: &Policy) -> Result<Vec<Mount>, oci_spec::OciSpecError> {
     let mount = |destination: &str, typ: &str, source: &str, options: &[&str]| {
-        MountBuilder::default().destination(destination).typ(typ).source(source).options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>()).build()
+        MountBuilder::default()
+            .destination(destination)
+            .typ(typ)
+            .source(source)
+            .options(options.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+            .build()
     };
     let mut out = vec![
         mount("/proc", "proc", "proc", &[])?,
@@ -301,7 +336,8 @@ fn mounts(policy: &Policy) -> Result<Vec<Mount>, oci_spec::OciSpecError> {
 /// (null, zero, full, random, urandom, tty, console, ptmx, pts), as `runc spec` writes it.
 fn resources(policy: &Policy) -> Result<LinuxResources, oci_spec::OciSpecError> {
     let r = &policy.resources;
-    let mut builder = LinuxResourcesBuilder::default().devices(vec![LinuxDeviceCgroupBuilder::default().allow(false).access("rwm").build()?]);
+    let mut builder =
+        LinuxResourcesBuilder::default().devices(vec![LinuxDeviceCgroupBuilder::default().allow(false).access("rwm").build()?]);
     if let Some(memory) = &r.memory_bytes {
         builder = builder.memory(LinuxMemoryBuilder::default().limit(i64::try_from(memory.value).unwrap_or(i64::MAX)).build()?);
     }
@@ -320,7 +356,8 @@ fn resources(policy: &Policy) -> Result<LinuxResources, oci_spec::OciSpecError> 
 fn seccomp(plan: &Plan, arch: Arch, notes: &mut Vec<Diagnostic>) -> Result<LinuxSeccomp, CompileError> {
     let policy = &plan.policy.name;
     let emit_error = |message: String| CompileError::Emit { policy: policy.clone(), kind: "oci", message };
-    let (profile, dropped) = json::for_oci(&plan.filter, arch, notes).map_err(|source| CompileError::Json { policy: policy.clone(), source })?;
+    let (profile, dropped) =
+        json::for_oci(&plan.filter, arch, notes).map_err(|source| CompileError::Json { policy: policy.clone(), source })?;
     if plan.filter.arch(arch).is_none() {
         notes.push(Diagnostic::warning(
             "oci-arch-not-filtered",
@@ -340,7 +377,9 @@ fn seccomp(plan: &Plan, arch: Arch, notes: &mut Vec<Diagnostic>) -> Result<Linux
             ),
         ));
     }
-    if profile.syscalls.iter().any(|s| !s.includes.arches.is_empty() || !s.includes.caps.is_empty() || !s.excludes.arches.is_empty() || !s.excludes.caps.is_empty()) {
+    if profile.syscalls.iter().any(|s| {
+        !s.includes.arches.is_empty() || !s.includes.caps.is_empty() || !s.excludes.arches.is_empty() || !s.excludes.caps.is_empty()
+    }) {
         // Only reachable when `arch` is not one of the filter's: the profile then still has
         // Docker's per-architecture entries, and applying them to every ABI could allow more.
         return Err(emit_error(format!("the seccomp profile needs per-architecture entries that OCI cannot express; emit for one of the policy's architectures (--arch {})", plan.filter.arches.first().map_or("x86_64", |a| a.arch.name()))));
@@ -365,7 +404,8 @@ fn to_linux_seccomp(profile: &Profile) -> Result<LinuxSeccomp, String> {
             }
         }
     }
-    let mut seccomp: LinuxSeccomp = serde_json::from_value(value).map_err(|e| format!("the seccomp profile does not fit the OCI schema: {e}"))?;
+    let mut seccomp: LinuxSeccomp =
+        serde_json::from_value(value).map_err(|e| format!("the seccomp profile does not fit the OCI schema: {e}"))?;
     seccomp.set_flags(Some(Vec::new()));
     Ok(seccomp)
 }
@@ -459,7 +499,8 @@ mod tests {
         )
         .unwrap();
         let mut notes = Vec::new();
-        let config: serde_json::Value = serde_json::from_str(&emit(&Plan::new(policy).unwrap(), &EmitOptions::default(), &mut notes).unwrap()).unwrap();
+        let config: serde_json::Value =
+            serde_json::from_str(&emit(&Plan::new(policy).unwrap(), &EmitOptions::default(), &mut notes).unwrap()).unwrap();
         let caps = &config["process"]["capabilities"];
         for set in ["bounding", "effective", "permitted", "inheritable", "ambient"] {
             assert_eq!(caps[set], serde_json::json!(["CAP_NET_BIND_SERVICE"]), "{set}");
@@ -479,8 +520,11 @@ mod tests {
 
     #[test]
     fn host_network_keeps_the_host_namespace() {
-        let policy = crate::policy::load_str("p.toml", "[policy]\nname = \"p\"\nextends = \"docker-default\"\n[network]\nmode = \"host\"\n").unwrap();
-        let config: serde_json::Value = serde_json::from_str(&emit(&Plan::new(policy).unwrap(), &EmitOptions::default(), &mut Vec::new()).unwrap()).unwrap();
+        let policy =
+            crate::policy::load_str("p.toml", "[policy]\nname = \"p\"\nextends = \"docker-default\"\n[network]\nmode = \"host\"\n")
+                .unwrap();
+        let config: serde_json::Value =
+            serde_json::from_str(&emit(&Plan::new(policy).unwrap(), &EmitOptions::default(), &mut Vec::new()).unwrap()).unwrap();
         let namespaces: Vec<&str> = config["linux"]["namespaces"].as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
         assert!(!namespaces.contains(&"network"));
     }

@@ -94,16 +94,8 @@ pub fn base_policy() -> Policy {
                 enforcement: Setting::default(Enforcement::BestEffort),
             },
         },
-        volumes: Volumes {
-            allow_sources: None,
-            deny_sources: items(DENIED_VOLUME_SOURCES),
-            force_options: Vec::new(),
-        },
-        network: Network {
-            mode: Setting::default(NetworkMode::None),
-            egress: None,
-            publish: Setting::default(false),
-        },
+        volumes: Volumes { allow_sources: None, deny_sources: items(DENIED_VOLUME_SOURCES), force_options: Vec::new() },
+        network: Network { mode: Setting::default(NetworkMode::None), egress: None, publish: Setting::default(false) },
         resources: Resources { memory_bytes: None, pids: None, cpu: None },
         apparmor: AppArmor { profile: Setting::default(AppArmorProfile::Generate), name: None },
         selinux: Selinux {

@@ -102,7 +102,8 @@ fn load_chain(source: &PolicySource, from: Option<&Span>, stack: &mut Vec<String
                 d.span = from.cloned();
                 if from.is_some() {
                     let names: Vec<&str> = BUILTIN_PROFILES.iter().map(|(n, _)| *n).collect();
-                    d.hint = Some(format!("built-in profiles are {}; other names are paths relative to the extending file", names.join(", ")));
+                    d.hint =
+                        Some(format!("built-in profiles are {}; other names are paths relative to the extending file", names.join(", ")));
                 }
                 diags.push(d);
                 return None;

@@ -78,8 +78,7 @@ impl Lowering<'_> {
         }
         if let Some(t) = raw.trust {
             policy.trust.policy = t.policy.map(|p| self.setting(&p)).or(policy.trust.policy.take());
-            policy.trust.registries_d =
-                t.registries_d.map(|p| self.setting(&p)).or(policy.trust.registries_d.take());
+            policy.trust.registries_d = t.registries_d.map(|p| self.setting(&p)).or(policy.trust.registries_d.take());
         }
     }
 
@@ -137,7 +136,12 @@ impl Lowering<'_> {
                 RawRlimit::Split { soft, hard } => Limit { soft: *soft, hard: *hard },
             };
             if value.soft > value.hard {
-                self.error("invalid-value", &limit, format!("rlimit `{key}`: soft limit {} exceeds hard limit {}", value.soft, value.hard), None);
+                self.error(
+                    "invalid-value",
+                    &limit,
+                    format!("rlimit `{key}`: soft limit {} exceeds hard limit {}", value.soft, value.hard),
+                    None,
+                );
                 continue;
             }
             process.rlimits.insert(key, Setting::new(value, self.origin(&limit)));
@@ -161,8 +165,8 @@ impl Lowering<'_> {
             Ok(cap) => Some(vec![Cap(cap)]),
             Err(_) => {
                 let names: Vec<String> = caps::all().iter().map(|c| c.to_string()[4..].to_string()).collect();
-                let hint = closest(full.trim_start_matches("CAP_"), names.iter().map(String::as_str))
-                    .map(|c| format!("did you mean `{c}`?"));
+                let hint =
+                    closest(full.trim_start_matches("CAP_"), names.iter().map(String::as_str)).map(|c| format!("did you mean `{c}`?"));
                 self.error("unknown-capability", name, format!("unknown capability `{}`", name.get_ref()), hint);
                 None
             }
@@ -247,7 +251,12 @@ impl Lowering<'_> {
         }
         let hint = closest(name.get_ref(), Arch::ALL.iter().flat_map(|a| a.syscalls().iter().map(|(n, _)| *n)))
             .map(|c| format!("did you mean `{c}`?"));
-        self.error("unknown-syscall", name, format!("unknown syscall `{}` (not in any of palisade's architecture tables)", name.get_ref()), hint);
+        self.error(
+            "unknown-syscall",
+            name,
+            format!("unknown syscall `{}` (not in any of palisade's architecture tables)", name.get_ref()),
+            hint,
+        );
         false
     }
 
@@ -353,7 +362,12 @@ impl Lowering<'_> {
                 continue;
             }
             if let Some(bad) = options.get_ref().split(',').map(str::trim).find(|o| !valid_tmpfs_option(o)) {
-                self.error("invalid-value", &options, format!("unknown tmpfs option `{bad}`"), Some("tmpfs takes size=, mode=, nr_inodes=, uid=, gid= and nosuid, nodev, noexec, ro, rw".into()));
+                self.error(
+                    "invalid-value",
+                    &options,
+                    format!("unknown tmpfs option `{bad}`"),
+                    Some("tmpfs takes size=, mode=, nr_inodes=, uid=, gid= and nosuid, nodev, noexec, ro, rw".into()),
+                );
                 continue;
             }
             fs.tmpfs.insert(path.get_ref().clone(), self.setting(&options));
@@ -370,7 +384,12 @@ impl Lowering<'_> {
                     "best-effort" => Enforcement::BestEffort,
                     "required" => Enforcement::Required,
                     other => {
-                        self.error("invalid-value", &e, format!("unknown landlock enforcement `{other}`"), Some("\"best-effort\" or \"required\"".into()));
+                        self.error(
+                            "invalid-value",
+                            &e,
+                            format!("unknown landlock enforcement `{other}`"),
+                            Some("\"best-effort\" or \"required\"".into()),
+                        );
                         return;
                     }
                 };
@@ -388,7 +407,12 @@ impl Lowering<'_> {
         extend_unique(&mut volumes.deny_sources, deny);
         for (name, item) in self.items(raw.force_options.as_deref().unwrap_or_default()) {
             if !FORCEABLE_MOUNT_OPTIONS.contains(&item.name.as_str()) {
-                self.error("invalid-value", &name, format!("`{}` cannot be forced on volumes", item.name), Some(format!("one of {}", FORCEABLE_MOUNT_OPTIONS.join(", "))));
+                self.error(
+                    "invalid-value",
+                    &name,
+                    format!("`{}` cannot be forced on volumes", item.name),
+                    Some(format!("one of {}", FORCEABLE_MOUNT_OPTIONS.join(", "))),
+                );
                 continue;
             }
             extend_unique(&mut volumes.force_options, vec![item]);
@@ -402,7 +426,12 @@ impl Lowering<'_> {
                 "bridge" => Some(NetworkMode::Bridge),
                 "host" => Some(NetworkMode::Host),
                 other => {
-                    self.error("invalid-value", &mode, format!("unknown network mode `{other}`"), Some("\"none\", \"bridge\" or \"host\"".into()));
+                    self.error(
+                        "invalid-value",
+                        &mode,
+                        format!("unknown network mode `{other}`"),
+                        Some("\"none\", \"bridge\" or \"host\"".into()),
+                    );
                     None
                 }
             };
@@ -419,7 +448,12 @@ impl Lowering<'_> {
             for e in &list {
                 let raw = e.get_ref();
                 if parse_cidr(raw.to.get_ref()).is_none() {
-                    self.error("invalid-value", &raw.to, format!("`{}` is not an IP address or CIDR", raw.to.get_ref()), Some("e.g. \"10.0.0.0/8\" or \"192.0.2.7\"".into()));
+                    self.error(
+                        "invalid-value",
+                        &raw.to,
+                        format!("`{}` is not an IP address or CIDR", raw.to.get_ref()),
+                        Some("e.g. \"10.0.0.0/8\" or \"192.0.2.7\"".into()),
+                    );
                     continue;
                 }
                 let protocol = match raw.protocol.as_ref().map(|p| p.get_ref().as_str()) {
@@ -450,7 +484,12 @@ impl Lowering<'_> {
             match parse_size(memory.get_ref()) {
                 Some(bytes) if bytes >= 4096 * 1024 => resources.memory_bytes = Some(Setting::new(bytes, self.origin(&memory))),
                 Some(_) => self.error("invalid-value", &memory, "memory limit below 4M cannot start a process".into(), None),
-                None => self.error("invalid-value", &memory, format!("`{}` is not a size", memory.get_ref()), Some("e.g. \"256M\", \"1G\" (binary units)".into())),
+                None => self.error(
+                    "invalid-value",
+                    &memory,
+                    format!("`{}` is not a size", memory.get_ref()),
+                    Some("e.g. \"256M\", \"1G\" (binary units)".into()),
+                ),
             }
         }
         if let Some(pids) = raw.pids {
@@ -511,10 +550,17 @@ impl Lowering<'_> {
         if let Some(level) = raw.level {
             match level.get_ref().as_str() {
                 "auto" => selinux.level = Setting::new(None, self.origin(&level)),
-                l if valid_mls_level(l) && libselinux_accepts(&format!("{}:{}:{}:{l}", selinux.user.value, selinux.role.value, selinux.process_type.value)) => {
+                l if valid_mls_level(l)
+                    && libselinux_accepts(&format!("{}:{}:{}:{l}", selinux.user.value, selinux.role.value, selinux.process_type.value)) =>
+                {
                     selinux.level = Setting::new(Some(l.to_string()), self.origin(&level))
                 }
-                l => self.error("invalid-value", &level, format!("`{l}` is not an MLS level"), Some("\"auto\", or e.g. \"s0:c12,c345\"".into())),
+                l => self.error(
+                    "invalid-value",
+                    &level,
+                    format!("`{l}` is not an MLS level"),
+                    Some("\"auto\", or e.g. \"s0:c12,c345\"".into()),
+                ),
             }
         }
     }
@@ -522,8 +568,22 @@ impl Lowering<'_> {
 
 /// Resource limits a policy may set, as `RLIMIT_*` without the prefix.
 pub const RLIMITS: &[&str] = &[
-    "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
-    "rtprio", "rttime", "sigpending", "stack",
+    "as",
+    "core",
+    "cpu",
+    "data",
+    "fsize",
+    "locks",
+    "memlock",
+    "msgqueue",
+    "nice",
+    "nofile",
+    "nproc",
+    "rss",
+    "rtprio",
+    "rttime",
+    "sigpending",
+    "stack",
 ];
 
 /// Mount options that only ever remove power, so a policy may force them onto every volume.
@@ -591,7 +651,9 @@ fn valid_tmpfs_option(option: &str) -> bool {
     const FLAGS: &[&str] = &["nosuid", "nodev", "noexec", "ro", "rw", "noatime", "relatime", "strictatime", "nosymfollow"];
     const KEYED: &[&str] = &["size", "mode", "nr_inodes", "nr_blocks", "uid", "gid"];
     FLAGS.contains(&option)
-        || option.split_once('=').is_some_and(|(k, v)| KEYED.contains(&k) && !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '%'))
+        || option
+            .split_once('=')
+            .is_some_and(|(k, v)| KEYED.contains(&k) && !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '%'))
 }
 
 fn valid_label_word(name: &str) -> bool {

@@ -13,7 +13,9 @@ fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
     match pat.split_first() {
         None => segs.is_empty(),
         Some((&"**", rest)) => (0..=segs.len()).any(|skip| match_segments(rest, &segs[skip..])),
-        Some((first, rest)) => segs.split_first().is_some_and(|(seg, seg_rest)| match_segment(first.as_bytes(), seg.as_bytes()) && match_segments(rest, seg_rest)),
+        Some((first, rest)) => segs
+            .split_first()
+            .is_some_and(|(seg, seg_rest)| match_segment(first.as_bytes(), seg.as_bytes()) && match_segments(rest, seg_rest)),
     }
 }
 

@@ -198,9 +198,7 @@ impl<'de> Visitor<'de> for EntryVisitor {
         let mut reason = None;
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "name" | "names" if names.is_some() => {
-                    return Err(de::Error::custom("give either `name` or `names`, once"))
-                }
+                "name" | "names" if names.is_some() => return Err(de::Error::custom("give either `name` or `names`, once")),
                 "name" => names = Some(vec![map.next_value()?]),
                 "names" => names = Some(map.next_value::<SpannedList>()?.0),
                 "reason" => reason = Some(map.next_value()?),

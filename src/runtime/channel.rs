@@ -20,6 +20,9 @@ pub enum Message {
     /// Workload → init → parent: a layer is enforced less than the policy asks, which the
     /// policy allowed (best-effort); shown to the user.
     Warning { layer: Layer, message: String },
+    /// Workload → init → parent: everything is set up and the workload waits at its start
+    /// gate (`palisade oci create`); the container is `created`.
+    Waiting,
     /// Init → parent: the workload runs (execve succeeded).
     Started,
     /// Init or workload → parent: the start failed at `layer`; nothing runs.
@@ -54,7 +57,8 @@ impl Channel {
         if len == 0 {
             return Ok(None);
         }
-        let msg = serde_json::from_slice(&buf[..len]).map_err(|e| sys::Error::new("recvmsg(channel)", std::io::Error::other(format!("malformed message: {e}"))))?;
+        let msg = serde_json::from_slice(&buf[..len])
+            .map_err(|e| sys::Error::new("recvmsg(channel)", std::io::Error::other(format!("malformed message: {e}"))))?;
         Ok(Some((msg, fd)))
     }
 }

@@ -5,6 +5,7 @@
 use super::cgroups::Limits;
 use super::harden::Hardening;
 use super::namespaces::Namespaces;
+use super::overlay::Overlay;
 use super::rootfs::{MountPlan, Root, Tmpfs};
 use super::spec::{RunSpec, SpecError};
 use super::volumes::{self, Volume};
@@ -12,12 +13,15 @@ use super::{network, AtLayer, Layer, RunError};
 use crate::compile::Plan;
 use crate::policy::model::{NetworkMode, User};
 use crate::sys;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The user the workload runs as, before names are looked up in the container.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserPlan {
-    Id { uid: u32, gid: Option<u32> },
+    Id {
+        uid: u32,
+        gid: Option<u32>,
+    },
     /// Looked up in the container's /etc/passwd by the workload process.
     Name(String),
 }
@@ -49,6 +53,9 @@ pub struct Container {
     pub process: ProcessPlan,
     pub hardening: Hardening,
     pub limits: Limits,
+    /// `palisade oci create`'s start gate: the workload waits for a byte on it before the
+    /// hardening sequence (see workload.rs). `None` starts at once.
+    pub gate: Option<std::os::fd::OwnedFd>,
 }
 
 /// The PATH a workload gets unless the policy or `-e` sets one (Docker's).
@@ -76,7 +83,9 @@ impl Container {
         };
         let run_as_non_root = policy.process.run_as_non_root.value;
         if run_as_non_root && matches!(user, UserPlan::Id { uid: 0, .. }) {
-            return Err(policy_err("run_as_non_root is set, but the workload would run as uid 0 (set `process.user` or pass `-u UID`)".into()));
+            return Err(policy_err(
+                "run_as_non_root is set, but the workload would run as uid 0 (set `process.user` or pass `-u UID`)".into(),
+            ));
         }
         if let (Some(map), UserPlan::Id { uid, gid }) = (namespaces.user, &user) {
             if *uid != 0 || gid.is_some_and(|g| g != 0) {
@@ -95,31 +104,33 @@ impl Container {
         }
 
         // Volumes: opened and checked now, refused before anything starts.
-        let volumes: Vec<Volume> = spec.volumes.iter().map(|v| volumes::open_and_check(v, &policy.name, &policy.volumes)).collect::<Result<_, _>>()?;
+        let volumes: Vec<Volume> =
+            spec.volumes.iter().map(|v| volumes::open_and_check(v, &policy.name, &policy.volumes)).collect::<Result<_, _>>()?;
 
-        let root = match &spec.rootfs {
-            None => Root::Host,
-            Some(dir) => {
-                let canonical = std::fs::canonicalize(dir).map_err(|e| sys::Error::new(format!("rootfs {}", dir.display()), e)).at(Layer::Rootfs)?;
-                if !canonical.is_dir() {
-                    return Err(sys::Error::new(format!("rootfs {}", dir.display()), std::io::Error::other("not a directory"))).at(Layer::Rootfs);
-                }
-                // The host's own root, writable, as a container root: that is what the
-                // host-root sandbox exists to do safely (read-only, /run hidden).
-                if canonical == std::path::Path::new("/") {
-                    return Err(sys::Error::new(format!("rootfs {}", dir.display()), std::io::Error::other("is the host's /; omit --rootfs to run in the host-root sandbox"))).at(Layer::Rootfs);
-                }
-                Root::Dir(canonical)
-            }
-        };
+        if spec.rootfs.is_some() && spec.overlay.is_some() {
+            return Err(SpecError::TwoRoots.into());
+        }
+        let host_root = spec.rootfs.is_none() && spec.overlay.is_none();
         let mut tmpfs: Vec<Tmpfs> = policy.filesystem.tmpfs.iter().map(|(path, opts)| Tmpfs::parse(path, &opts.value)).collect();
-        if root == Root::Host && !tmpfs.iter().any(|t| t.path.as_os_str() == "/tmp") {
+        if host_root && !tmpfs.iter().any(|t| t.path.as_os_str() == "/tmp") {
             // The host-root sandbox's private /tmp.
             tmpfs.push(Tmpfs::parse("/tmp", "mode=1777,size=64m,nosuid,nodev"));
         }
         for t in &tmpfs {
             sys::mount::relative_clean(&t.path).at(Layer::Mounts)?;
         }
+        let cwd = spec.workdir.clone().unwrap_or_else(|| PathBuf::from("/"));
+        if !cwd.is_absolute() {
+            return Err(sys::Error::new(format!("working directory {}", cwd.display()), std::io::Error::other("must be absolute")))
+                .at(Layer::WorkingDirectory);
+        }
+        // The root last of everything that can fail here: an overlay's disk upper dir is made
+        // and locked now, and removed again (on drop) if the start fails later.
+        let root = match (&spec.rootfs, &spec.overlay) {
+            (None, None) => Root::Host,
+            (Some(dir), _) => Root::Dir(directory_root(dir)?),
+            (None, Some(o)) => Root::Overlay(Overlay::prepare(o, namespaces.rootless())?),
+        };
         let mounts = MountPlan {
             root,
             read_only_root: policy.filesystem.read_only_root.value,
@@ -139,11 +150,6 @@ impl Container {
         env.extend(policy.process.env.iter().map(|(k, v)| (k.clone(), v.value.clone())));
         env.extend(spec.env.iter().cloned());
 
-        let cwd = spec.workdir.clone().unwrap_or_else(|| PathBuf::from("/"));
-        if !cwd.is_absolute() {
-            return Err(sys::Error::new(format!("working directory {}", cwd.display()), std::io::Error::other("must be absolute"))).at(Layer::WorkingDirectory);
-        }
-
         Ok(Container {
             id,
             policy: policy.name.clone(),
@@ -151,9 +157,37 @@ impl Container {
             network,
             mounts,
             hostname,
-            process: ProcessPlan { args: spec.command.clone(), env, cwd, user, groups: policy.process.groups.value.clone(), run_as_non_root, rlimits, tty: spec.tty },
+            process: ProcessPlan {
+                args: spec.command.clone(),
+                env,
+                cwd,
+                user,
+                groups: policy.process.groups.value.clone(),
+                run_as_non_root,
+                rlimits,
+                tty: spec.tty,
+            },
             hardening: Hardening::from_plan(plan),
             limits: Limits::from_policy(&policy.resources),
+            gate: None,
         })
     }
+}
+
+/// A directory root: it exists, is a directory, and is not the host's `/`.
+fn directory_root(dir: &Path) -> Result<PathBuf, RunError> {
+    let canonical = std::fs::canonicalize(dir).map_err(|e| sys::Error::new(format!("rootfs {}", dir.display()), e)).at(Layer::Rootfs)?;
+    if !canonical.is_dir() {
+        return Err(sys::Error::new(format!("rootfs {}", dir.display()), std::io::Error::other("not a directory"))).at(Layer::Rootfs);
+    }
+    // The host's own root, writable, as a container root: that is what the host-root
+    // sandbox exists to do safely (read-only, /run hidden).
+    if canonical == Path::new("/") {
+        return Err(sys::Error::new(
+            format!("rootfs {}", dir.display()),
+            std::io::Error::other("is the host's /; omit --rootfs to run in the host-root sandbox"),
+        ))
+        .at(Layer::Rootfs);
+    }
+    Ok(canonical)
 }

@@ -163,7 +163,13 @@ impl Steps for KernelSteps<'_> {
         }
         match denied {
             Some(e) => RunError::Start { layer: Layer::Exec, message: format!("`{program}`: {e}") },
-            None => RunError::Start { layer: Layer::Exec, message: format!("`{program}`: not found{}", if program.contains('/') { String::new() } else { format!(" in PATH ({})", self.path) }) },
+            None => RunError::Start {
+                layer: Layer::Exec,
+                message: format!(
+                    "`{program}`: not found{}",
+                    if program.contains('/') { String::new() } else { format!(" in PATH ({})", self.path) }
+                ),
+            },
         }
     }
 }
@@ -233,7 +239,12 @@ mod tests {
 
     #[test]
     fn a_failing_step_stops_the_sequence_and_names_its_layer() {
-        for (step, layer) in [("no_new_privs", Layer::NoNewPrivileges), ("landlock", Layer::Landlock), ("bounding", Layer::Capabilities), ("seccomp", Layer::Seccomp)] {
+        for (step, layer) in [
+            ("no_new_privs", Layer::NoNewPrivileges),
+            ("landlock", Layer::Landlock),
+            ("bounding", Layer::Capabilities),
+            ("seccomp", Layer::Seccomp),
+        ] {
             let mut r = Recorder { fail_at: Some(step), ..Recorder::default() };
             let err = harden_and_exec(&mut r, true);
             assert_eq!(err.layer(), Some(layer));

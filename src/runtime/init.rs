@@ -7,7 +7,7 @@ use super::channel::{Channel, Message};
 use super::config::Container;
 use super::{rootfs, workload, AtLayer, Layer, RunError};
 use crate::sys::{self, process::Forked};
-use caps::{CapsHashSet, Capability};
+use caps::{Capability, CapsHashSet};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -80,7 +80,7 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
     let mut failure = None;
     while let Some((msg, _)) = from_workload.recv().at(Layer::Init)? {
         match msg {
-            Message::Warning { .. } => parent.send(&msg).at(Layer::Init)?,
+            Message::Warning { .. } | Message::Waiting => parent.send(&msg).at(Layer::Init)?,
             Message::Failed { layer, message } => failure = Some(RunError::Start { layer, message }),
             _ => {}
         }

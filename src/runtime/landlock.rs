@@ -4,7 +4,10 @@
 use super::{Layer, RunError};
 use crate::compile::landlock::{Ruleset as Compiled, FS_RIGHTS};
 use crate::sys::{self, mount as m};
-use landlock::{AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, ABI};
+use landlock::{
+    AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope,
+    ABI,
+};
 use std::os::fd::AsFd;
 use std::path::Path;
 
@@ -79,7 +82,11 @@ pub fn apply(compiled: &Compiled, required: bool) -> Result<Report, RunError> {
     let kernel_abi = sys::landlock::abi_version();
     let mut report = Report { enforced: Enforced::None, kernel_abi, needed_abi: compiled.abi, missing: Vec::new() };
     if kernel_abi == 0 {
-        return if required { Err(err(format!("the policy requires Landlock (enforcement = \"required\"), but it is {}", report.describe()))) } else { Ok(report) };
+        return if required {
+            Err(err(format!("the policy requires Landlock (enforcement = \"required\"), but it is {}", report.describe())))
+        } else {
+            Ok(report)
+        };
     }
     let handled_fs = fs_rights(&compiled.handled_access_fs);
     let handled_net = net_rights(&compiled.handled_access_net);
@@ -117,7 +124,10 @@ pub fn apply(compiled: &Compiled, required: bool) -> Result<Report, RunError> {
         RulesetStatus::NotEnforced => Enforced::None,
     };
     if required && report.enforced != Enforced::Full {
-        return Err(err(format!("the policy requires full enforcement (enforcement = \"required\"), but Landlock is {}", report.describe())));
+        return Err(err(format!(
+            "the policy requires full enforcement (enforcement = \"required\"), but Landlock is {}",
+            report.describe()
+        )));
     }
     Ok(report)
 }

@@ -1,6 +1,7 @@
 //! The parent side of `palisade run`: prepare, create cgroups, clone init into its
 //! namespaces, map ids, move it into the cgroups, release it, relay until it exits, clean up.
-//! Every failure path kills init (through its pidfd) and removes the cgroups.
+//! Every failure path kills init (through its pidfd) and removes the cgroups and an overlay's
+//! upper dir that is not kept (on drop).
 
 use super::cgroups::Cgroup;
 use super::channel::{Channel, Message};
@@ -14,7 +15,28 @@ use std::os::fd::{AsFd, OwnedFd};
 
 /// Runs `spec` under `plan` and returns the workload's exit code (128 + N for signal N).
 pub fn run(plan: &Plan, spec: &RunSpec) -> Result<i32, RunError> {
-    let container = Container::prepare(plan, spec)?;
+    run_gated(plan, spec, Hooks { gate: None, on_ready: &mut |_| Ok(()), on_console: None })
+}
+
+/// What `palisade oci` needs from a run beyond [`run`]'s.
+pub struct Hooks<'a> {
+    /// The start gate (see [`Container::gate`]): the workload waits, set up, until a byte
+    /// arrives on it.
+    pub gate: Option<OwnedFd>,
+    /// Called with init's pid once the workload waits at the gate, or (without a gate) once
+    /// it runs. An error stops the container.
+    pub on_ready: &'a mut dyn FnMut(nix::unistd::Pid) -> Result<(), RunError>,
+    /// With a terminal: receives the pty master (for `--console-socket`) instead of the
+    /// parent relaying it to its own stdio.
+    pub on_console: Option<&'a mut dyn FnMut(OwnedFd) -> Result<(), RunError>>,
+}
+
+/// [`run`] with [`Hooks`].
+pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, RunError> {
+    let Hooks { gate, on_ready, mut on_console } = hooks;
+    let mut container = Container::prepare(plan, spec)?;
+    let gated = gate.is_some();
+    container.gate = gate;
     if let Some(note) = super::lsm::note(&plan.policy) {
         eprintln!("palisade: note: {note}");
     }
@@ -44,9 +66,18 @@ pub fn run(plan: &Plan, spec: &RunSpec) -> Result<i32, RunError> {
     let mut master = None;
     loop {
         match parent.recv().at(Layer::Init)? {
-            Some((Message::Pty, fd)) => master = fd,
+            Some((Message::Pty, fd)) => match (on_console.as_mut(), fd) {
+                (Some(hand_over), Some(fd)) => hand_over(fd)?,
+                (_, fd) => master = fd,
+            },
             Some((Message::Warning { layer, message }, _)) => eprintln!("palisade: warning: {layer}: {message}"),
-            Some((Message::Started, _)) => break,
+            Some((Message::Waiting, _)) => on_ready(pid)?,
+            Some((Message::Started, _)) => {
+                if !gated {
+                    on_ready(pid)?;
+                }
+                break;
+            }
             Some((Message::Failed { layer, message }, _)) => {
                 init.wait()?;
                 return Err(RunError::Start { layer, message });
@@ -63,6 +94,7 @@ pub fn run(plan: &Plan, spec: &RunSpec) -> Result<i32, RunError> {
     if let Some(cg) = cgroup {
         cg.remove()?;
     }
+    container.mounts.finish()?;
     Ok(code)
 }
 

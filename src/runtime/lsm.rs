@@ -19,9 +19,16 @@ pub fn selinux_enabled() -> bool {
 pub fn not_enforced(policy: &Policy) -> Vec<String> {
     let mut layers = Vec::new();
     if policy.apparmor.profile.value != AppArmorProfile::Unconfined {
-        layers.push(format!("AppArmor ({})", if apparmor_enabled() { "palisade run does not apply profiles yet" } else { "not in this kernel" }));
+        layers.push(format!(
+            "AppArmor ({})",
+            if apparmor_enabled() { "palisade run does not apply profiles yet" } else { "not in this kernel" }
+        ));
     }
-    layers.push(format!("SELinux type {} ({})", policy.selinux.process_type.value, if selinux_enabled() { "palisade run does not label processes yet" } else { "not enabled on this host" }));
+    layers.push(format!(
+        "SELinux type {} ({})",
+        policy.selinux.process_type.value,
+        if selinux_enabled() { "palisade run does not label processes yet" } else { "not enabled on this host" }
+    ));
     layers
 }
 

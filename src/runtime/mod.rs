@@ -3,17 +3,19 @@
 //! ```text
 //! parent (palisade run)            init (pid 1 of the new pid namespace)     workload
 //!  prepare: volumes checked,
+//!  overlay layers opened,
 //!  cgroups created  ──clone3(NEW*)──▶ wait for Go
 //!  id maps, join cgroups ──Go──────▶ cgroup ns, mounts, pivot_root,
 //!                                    hostname, lo up, pty  ──fork──▶ rlimits, user, env, cwd,
 //!                                                                     harden: no_new_privs →
 //!  ◀──Started / Failed{layer}────── ◀──Warning / Failed{layer}─────── Landlock → caps → seccomp
 //!  relay signals, pty; wait           reap zombies, forward signals,      → execve
-//!  remove cgroups, exit with status   exit with the workload's status
+//!  remove cgroups, an unkept          exit with the workload's status
+//!  upper dir; exit with status
 //! ```
 //!
-//! One module per job: [`namespaces`], [`channel`], [`rootfs`], [`volumes`], [`cgroups`],
-//! [`network`], [`workload`] (process attributes), [`harden`] (the hardening sequence),
+//! One module per job: [`namespaces`], [`channel`], [`rootfs`] (with [`overlay`]), [`volumes`],
+//! [`cgroups`], [`network`], [`workload`] (process attributes), [`harden`] (the hardening sequence),
 //! [`init`], [`launch`] (the parent side) and [`relay`] (terminal and signals).
 
 pub mod cgroups;
@@ -26,6 +28,7 @@ pub mod launch;
 pub mod lsm;
 pub mod namespaces;
 pub mod network;
+pub mod overlay;
 pub mod relay;
 pub mod rootfs;
 pub mod spec;
@@ -34,7 +37,7 @@ pub mod workload;
 
 pub use config::Container;
 pub use launch::run;
-pub use spec::{RunSpec, UserSpec, VolumeSpec};
+pub use spec::{OverlaySpec, RunSpec, UpperSpec, UserSpec, VolumeSpec};
 
 use serde::{Deserialize, Serialize};
 
@@ -111,7 +114,11 @@ pub enum RunError {
     #[error("cgroups: {0}")]
     Cgroup(#[from] cgroups::Error),
     #[error("{layer}: {source}")]
-    Sys { layer: Layer, #[source] source: crate::sys::Error },
+    Sys {
+        layer: Layer,
+        #[source]
+        source: crate::sys::Error,
+    },
     /// Reported by init or the workload over the channel.
     #[error("{layer}: {message}")]
     Start { layer: Layer, message: String },

@@ -58,7 +58,9 @@ impl Namespaces {
     pub fn write_id_maps(&self, pid: Pid) -> sys::Result<()> {
         let Some(map) = self.user else { return Ok(()) };
         let proc = format!("/proc/{pid}");
-        let write = |file: &str, text: String| std::fs::write(format!("{proc}/{file}"), &text).op(|| format!("write `{}` to {proc}/{file}", text.trim()));
+        let write = |file: &str, text: String| {
+            std::fs::write(format!("{proc}/{file}"), &text).op(|| format!("write `{}` to {proc}/{file}", text.trim()))
+        };
         write("setgroups", "deny".into())?;
         write("uid_map", format!("0 {} 1\n", map.host_uid))?;
         write("gid_map", format!("0 {} 1\n", map.host_gid))

@@ -39,7 +39,8 @@ pub fn supervise(init: BorrowedFd<'_>, sigfd: &SignalFd, master: Option<OwnedFd>
             Err(e) => return Err(sys::Error::errno("poll", e)).at(Layer::Init),
         }
         let ready = |i: usize| fds.get(i).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
-        let (sig_ready, init_ready, master_ready, stdin_ready) = (ready(0), ready(1), master_open && ready(2), stdin_open && ready(stdin_slot));
+        let (sig_ready, init_ready, master_ready, stdin_ready) =
+            (ready(0), ready(1), master_open && ready(2), stdin_open && ready(stdin_slot));
         drop(fds);
         if sig_ready {
             while let Ok(Some(info)) = sigfd.read_signal() {

@@ -3,6 +3,7 @@
 //! RESOLVE_IN_ROOT) and mounted onto through its descriptor, so symlinks in a rootfs cannot
 //! aim a mount at the host (runc CVE-2021-30465).
 
+use super::overlay::{self, Overlay};
 use super::volumes::Volume;
 use super::{AtLayer, Layer, RunError};
 use crate::sys::mount::{self as m, attr, Create, Flags};
@@ -11,12 +12,21 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// Where the root filesystem comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Root {
     /// The host's `/`, read-only (the host-root sandbox).
     Host,
     /// A directory (absolute, canonical).
     Dir(PathBuf),
+    /// An overlayfs of read-only lower dirs and a writable upper dir (src/runtime/overlay.rs).
+    Overlay(Overlay),
+}
+
+impl Root {
+    /// Whether this is the host-root sandbox.
+    pub fn is_host(&self) -> bool {
+        matches!(self, Root::Host)
+    }
 }
 
 /// A tmpfs mount: flags and the filesystem's own options (`size=`, `mode=`…).
@@ -65,6 +75,17 @@ pub struct MountPlan {
     pub devpts_gid: Option<u32>,
 }
 
+impl MountPlan {
+    /// After the run (init reaped, so the container's mount namespace and the overlay in it
+    /// are gone): removes what the root filesystem should not leave behind.
+    pub fn finish(&mut self) -> Result<(), RunError> {
+        match &mut self.root {
+            Root::Overlay(o) => o.finish(),
+            Root::Host | Root::Dir(_) => Ok(()),
+        }
+    }
+}
+
 /// Device nodes bound from the host into the container's /dev: the ones every program may
 /// expect, none that reaches hardware.
 pub const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
@@ -80,31 +101,44 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
     // 1. Nothing mounted from here on may propagate to the host's namespace (and nothing the
     //    host mounts later may appear in the container).
     m::make_private(Path::new("/")).at(Layer::Rootfs)?;
+    // Volume sources are reopened in this namespace now, while the paths they were checked
+    // by still lead to them: step 2 covers /tmp with a staging tmpfs.
+    let sources: Vec<OwnedFd> = plan.volumes.iter().map(Volume::reopen).collect::<sys::Result<_>>().at(Layer::Volumes)?;
 
     // 2. The new root must be a mount point of its own for pivot_root. A directory rootfs is
     //    bound onto itself. The host's / is bound (with its submounts) below a private tmpfs
     //    staging directory, in this namespace only, so no directory is created on the host.
+    //    An overlay is mounted there too, from its layers reopened in this namespace first
+    //    (the staging tmpfs may cover the paths they were found by); a tmpfs upper dir is
+    //    made on the staging tmpfs, which is then sized by the container's memory limit
+    //    rather than a few pages.
     let new_root = match &plan.root {
         Root::Dir(dir) => {
             m::bind(dir, dir, true).at(Layer::Rootfs)?;
             dir.clone()
         }
         Root::Host => {
-            let staging = Path::new("/tmp");
-            m::mount(Some("tmpfs"), staging, Some("tmpfs"), NOSUID_NODEV_NOEXEC, Some("mode=700,size=16k")).at(Layer::Rootfs)?;
+            let staging = stage("mode=700,size=16k").at(Layer::Rootfs)?;
             let root = staging.join("root");
             std::fs::create_dir(&root).map_err(|e| sys::Error::new(format!("mkdir {}", root.display()), e)).at(Layer::Rootfs)?;
             m::bind(Path::new("/"), &root, true).at(Layer::Rootfs)?;
             root
         }
+        Root::Overlay(o) => {
+            let layers = overlay::reopen(o).at(Layer::Rootfs)?;
+            let size = if matches!(o.upper, overlay::Upper::Tmpfs) { "" } else { ",size=16k" };
+            let staging = stage(&format!("mode=700{size}")).at(Layer::Rootfs)?;
+            overlay::mount(o, layers, &staging).at(Layer::Rootfs)?
+        }
     };
     let root = m::open_dir(&new_root).at(Layer::Rootfs)?;
-    let host = plan.root == Root::Host;
+    let host = plan.root.is_host();
 
     // 3. Mount points exist before the root turns read-only; in the host's / none is ever
     //    created (it would write to the host), so they must exist already.
     let create = |kind: Create| if host { Create::Never } else { kind };
-    let mut points: Vec<(&Path, Create)> = vec![(Path::new("/proc"), Create::Dir), (Path::new("/sys"), Create::Dir), (Path::new("/dev"), Create::Dir)];
+    let mut points: Vec<(&Path, Create)> =
+        vec![(Path::new("/proc"), Create::Dir), (Path::new("/sys"), Create::Dir), (Path::new("/dev"), Create::Dir)];
     points.extend(plan.tmpfs.iter().map(|t| (t.path.as_path(), Create::Dir)));
     points.extend(plan.volumes.iter().map(|v| (v.spec.destination.as_path(), if v.is_dir { Create::Dir } else { Create::File })));
     if host {
@@ -114,12 +148,14 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
         m::open_in_root(root.as_fd(), path, create(*kind)).map_err(|e| mount_point_error(e, path, host)).at(Layer::Rootfs)?;
     }
 
-    // 4. Read-only root: every mount of the root tree at once (mount_setattr AT_RECURSIVE), so
-    //    no submount of the image (or of the host) stays writable. Mounts made below are
-    //    separate and keep their own flags.
-    if host || plan.read_only_root {
-        m::set_attributes(root.as_fd(), attr::RDONLY, 0, true).at(Layer::Rootfs)?;
-    }
+    // 4. nodev on every mount of the root tree (mount_setattr AT_RECURSIVE), and read-only
+    //    when asked, so no submount of the image (or of the host) stays writable. nodev because
+    //    palisade sets no device cgroup: a workload keeping CAP_MKNOD (docker-default does)
+    //    could otherwise mknod a node for a host disk and open it, and an image may ship device
+    //    nodes. Nodes created there stay inert, as Docker's device cgroup makes them. The
+    //    devices a container needs are bind mounts in /dev (step 7), which keep their own flags.
+    let root_attributes = if host || plan.read_only_root { attr::RDONLY | attr::NODEV } else { attr::NODEV };
+    m::set_attributes(root.as_fd(), root_attributes, 0, true).at(Layer::Rootfs)?;
 
     // 5. A fresh procfs for the new pid namespace: it shows only the container's processes.
     let proc = target(&root, "/proc").at(Layer::Mounts)?;
@@ -130,7 +166,8 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
     //    host's, bound read-only.
     let sys_dir = target(&root, "/sys").at(Layer::Mounts)?;
     if plan.private_sysfs {
-        m::mount(Some("sysfs"), &m::fd_path(sys_dir.as_fd()), Some("sysfs"), NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY, None).at(Layer::Mounts)?;
+        m::mount(Some("sysfs"), &m::fd_path(sys_dir.as_fd()), Some("sysfs"), NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY, None)
+            .at(Layer::Mounts)?;
     } else {
         m::bind(Path::new("/sys"), &m::fd_path(sys_dir.as_fd()), true).at(Layer::Mounts)?;
         let sys_mount = target(&root, "/sys").at(Layer::Mounts)?;
@@ -146,21 +183,28 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
     if host {
         for path in HOST_HIDDEN {
             let t = target(&root, path).at(Layer::Mounts)?;
-            m::mount(Some("tmpfs"), &m::fd_path(t.as_fd()), Some("tmpfs"), NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY, Some("mode=755,size=4k")).at(Layer::Mounts)?;
+            m::mount(
+                Some("tmpfs"),
+                &m::fd_path(t.as_fd()),
+                Some("tmpfs"),
+                NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY,
+                Some("mode=755,size=4k"),
+            )
+            .at(Layer::Mounts)?;
         }
     }
 
-    // 9. The policy's tmpfs mounts (the writable scratch space of a read-only root).
+    // 9. The policy's tmpfs mounts (the writable scratch space of a read-only root), always
+    //    nodev (see step 4) whatever their options say.
     for t in &plan.tmpfs {
         let dir = target(&root, &t.path).at(Layer::Mounts)?;
         let data = (!t.data.is_empty()).then_some(t.data.as_str());
-        m::mount(Some("tmpfs"), &m::fd_path(dir.as_fd()), Some("tmpfs"), t.flags, data).at(Layer::Mounts)?;
+        m::mount(Some("tmpfs"), &m::fd_path(dir.as_fd()), Some("tmpfs"), t.flags | Flags::MS_NODEV, data).at(Layer::Mounts)?;
     }
 
     // 10. Volumes, from the checked source inode to the destination resolved in the root,
     //     then the policy's forced options on the whole bound tree.
-    for v in &plan.volumes {
-        let source = v.reopen().at(Layer::Volumes)?;
+    for (v, source) in plan.volumes.iter().zip(&sources) {
         let dest = target(&root, &v.spec.destination).at(Layer::Volumes)?;
         m::bind(&m::fd_path(source.as_fd()), &m::fd_path(dest.as_fd()), true).at(Layer::Volumes)?;
         if v.attributes != Default::default() {
@@ -174,7 +218,14 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
     for path in &plan.masked {
         let Some(t) = existing(&root, path).at(Layer::Mounts)? else { continue };
         if m::is_dir(t.as_fd()).at(Layer::Mounts)? {
-            m::mount(Some("tmpfs"), &m::fd_path(t.as_fd()), Some("tmpfs"), NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY, Some("mode=755,size=4k")).at(Layer::Mounts)?;
+            m::mount(
+                Some("tmpfs"),
+                &m::fd_path(t.as_fd()),
+                Some("tmpfs"),
+                NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY,
+                Some("mode=755,size=4k"),
+            )
+            .at(Layer::Mounts)?;
         } else {
             m::bind(Path::new("/dev/null"), &m::fd_path(t.as_fd()), false).at(Layer::Mounts)?;
         }
@@ -194,24 +245,52 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
     m::set_attributes(dev.as_fd(), attr::RDONLY, 0, false).at(Layer::Devices)?;
 
     // 14. Enter the new root and detach the old one entirely.
-    drop((root, proc, sys_dir, dev));
+    drop((root, proc, sys_dir, dev, sources));
     m::pivot_into(&new_root).at(Layer::Rootfs)
+}
+
+/// Mounts a private tmpfs over /tmp of this (new) mount namespace, to hold the new root's
+/// mount point: nothing is created on the host, and it ends with the namespace.
+fn stage(options: &str) -> sys::Result<PathBuf> {
+    let staging = Path::new("/tmp");
+    m::mount(Some("tmpfs"), staging, Some("tmpfs"), NOSUID_NODEV_NOEXEC, Some(options))?;
+    Ok(staging.to_path_buf())
 }
 
 fn setup_dev(root: &OwnedFd, plan: &MountPlan) -> sys::Result<()> {
     let dev = target(root, "/dev")?;
-    m::mount(Some("tmpfs"), &m::fd_path(dev.as_fd()), Some("tmpfs"), Flags::MS_NOSUID | Flags::MS_NOEXEC | Flags::MS_STRICTATIME, Some("mode=755,size=64k"))?;
+    // nodev: the allowed devices are bind mounts of the host's nodes (their own mounts, not
+    // affected); nothing made on this tmpfs itself may act as a device.
+    m::mount(
+        Some("tmpfs"),
+        &m::fd_path(dev.as_fd()),
+        Some("tmpfs"),
+        NOSUID_NODEV_NOEXEC | Flags::MS_STRICTATIME,
+        Some("mode=755,size=64k"),
+    )?;
     for name in DEVICES {
         let node = m::open_in_root(root.as_fd(), &Path::new("/dev").join(name), Create::File)?;
         m::bind(&Path::new("/dev").join(name), &m::fd_path(node.as_fd()), false)?;
     }
     let dev = target(root, "/dev")?;
-    for (link, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")] {
+    for (link, to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+        ("ptmx", "pts/ptmx"),
+    ] {
         m::symlink_in(dev.as_fd(), to, link)?;
     }
     let pts = m::open_in_root(root.as_fd(), Path::new("/dev/pts"), Create::Dir)?;
     let gid = plan.devpts_gid.map(|g| format!(",gid={g}")).unwrap_or_default();
-    m::mount(Some("devpts"), &m::fd_path(pts.as_fd()), Some("devpts"), Flags::MS_NOSUID | Flags::MS_NOEXEC, Some(&format!("newinstance,ptmxmode=0666,mode=0620{gid}")))?;
+    m::mount(
+        Some("devpts"),
+        &m::fd_path(pts.as_fd()),
+        Some("devpts"),
+        Flags::MS_NOSUID | Flags::MS_NOEXEC,
+        Some(&format!("newinstance,ptmxmode=0666,mode=0620{gid}")),
+    )?;
     let shm = m::open_in_root(root.as_fd(), Path::new("/dev/shm"), Create::Dir)?;
     m::mount(Some("shm"), &m::fd_path(shm.as_fd()), Some("tmpfs"), NOSUID_NODEV_NOEXEC, Some("mode=1777,size=65536k"))?;
     let mqueue = m::open_in_root(root.as_fd(), Path::new("/dev/mqueue"), Create::Dir)?;
@@ -235,7 +314,10 @@ fn existing(root: &OwnedFd, path: &Path) -> sys::Result<Option<OwnedFd>> {
 
 fn mount_point_error(e: sys::Error, path: &Path, host: bool) -> sys::Error {
     if host && e.raw_os_error() == Some(nix::libc::ENOENT) {
-        sys::Error::new(format!("mount point {}", path.display()), std::io::Error::other("does not exist in the host's /, and the host-root sandbox never creates directories on the host"))
+        sys::Error::new(
+            format!("mount point {}", path.display()),
+            std::io::Error::other("does not exist in the host's /, and the host-root sandbox never creates directories on the host"),
+        )
     } else {
         e
     }

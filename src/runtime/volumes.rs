@@ -13,15 +13,17 @@ use super::spec::VolumeSpec;
 use crate::policy::model::Volumes;
 use crate::policy::pathmatch;
 use crate::sys::{self, mount as m};
-use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
-use nix::sys::stat::fstat;
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VolumeError {
     #[error("volume {volume}: cannot open the source: {source}")]
-    Open { volume: String, #[source] source: sys::Error },
+    Open {
+        volume: String,
+        #[source]
+        source: sys::Error,
+    },
     #[error("volume {volume} (the source resolves to {resolved}): refused by policy `{policy}`: {why}")]
     Refused { volume: String, resolved: String, policy: String, why: String },
     #[error("volume {volume}: destination: {message}")]
@@ -97,7 +99,9 @@ pub fn refusal(policy: &Volumes, path: &str) -> Option<String> {
         None => None,
         Some(allow) if allow.iter().any(|a| pathmatch::matches(&a.name, path)) => None,
         Some(allow) if allow.is_empty() => Some("allow_sources is empty: no host path may be mounted".into()),
-        Some(allow) => Some(format!("it matches none of allow_sources [{}]", allow.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "))),
+        Some(allow) => {
+            Some(format!("it matches none of allow_sources [{}]", allow.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")))
+        }
     }
 }
 
@@ -108,12 +112,20 @@ pub fn open_and_check(spec: &VolumeSpec, policy_name: &str, policy: &Volumes) ->
     let source = m::open_path(&spec.source).map_err(|source| VolumeError::Open { volume: volume.clone(), source })?;
     let resolved = m::fd_target(source.as_fd());
     if !resolved.starts_with('/') || resolved.ends_with(" (deleted)") {
-        return Err(VolumeError::Refused { volume, resolved, policy: policy_name.into(), why: "the source is not a reachable path".into() });
+        return Err(VolumeError::Refused {
+            volume,
+            resolved,
+            policy: policy_name.into(),
+            why: "the source is not a reachable path".into(),
+        });
     }
     if let Some(why) = refusal(policy, &resolved) {
         return Err(VolumeError::Refused { volume, resolved, policy: policy_name.into(), why });
     }
+    // Always nodev: palisade sets no device cgroup, so device nodes in a volume (or made in
+    // it with CAP_MKNOD) must not work (see rootfs.rs, step 4).
     let mut attributes = Attributes::default();
+    attributes.add("nodev");
     if spec.read_only {
         attributes.add("ro");
     }
@@ -130,16 +142,7 @@ impl Volume {
     /// Reopens the checked source in the current mount namespace, refusing if the path now
     /// leads anywhere but the inode that was checked.
     pub fn reopen(&self) -> sys::Result<OwnedFd> {
-        let rel = m::relative_clean(&self.resolved)?;
-        let root = m::open_dir(Path::new("/"))?;
-        let how = OpenHow::new().flags(OFlag::O_PATH | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-        let target = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel };
-        let fd = openat2(root.as_fd(), &target, how).map_err(|e| sys::Error::errno(format!("openat2({}, RESOLVE_NO_SYMLINKS)", self.resolved.display()), e))?;
-        let (a, b) = (fstat(self.source.as_fd()), fstat(fd.as_fd()));
-        match (a, b) {
-            (Ok(a), Ok(b)) if a.st_dev == b.st_dev && a.st_ino == b.st_ino => Ok(fd),
-            _ => Err(sys::Error::new(format!("volume {}", self.resolved.display()), std::io::Error::other("the source changed after it was checked; refusing to mount it"))),
-        }
+        m::reopen_same(self.source.as_fd(), &self.resolved).map_err(|e| sys::Error::new(format!("volume {}", e.op), e.source))
     }
 }
 

@@ -102,13 +102,31 @@ fn prepare_and_exec(c: &Container, report: &Channel, tty: Option<OwnedFd>) -> Re
         merged.retain(|(mk, _)| *mk != k);
         merged.push((k, v));
     }
-    let cstr = |s: String| CString::new(s).map_err(|e| RunError::Start { layer: Layer::Environment, message: format!("contains a NUL byte: {e}") });
+    let cstr = |s: String| {
+        CString::new(s).map_err(|e| RunError::Start { layer: Layer::Environment, message: format!("contains a NUL byte: {e}") })
+    };
     let path = merged.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.clone()).unwrap_or_default();
     let envp = merged.into_iter().map(|(k, v)| cstr(format!("{k}={v}"))).collect::<Result<Vec<_>, _>>()?;
     let argv = p.args.iter().map(|a| cstr(a.clone())).collect::<Result<Vec<_>, _>>()?;
 
     // The working directory, as the workload's user.
     nix::unistd::chdir(&p.cwd).map_err(|e| sys::Error::errno(format!("chdir({})", p.cwd.display()), e)).at(Layer::WorkingDirectory)?;
+
+    // `palisade oci create`: wait here, fully set up but before any hardening step, until
+    // `start` writes a byte into the gate (a FIFO held open read-write, so the read blocks
+    // until a writer writes rather than seeing end-of-file), as runc's init waits on exec.fifo.
+    if let Some(gate) = &c.gate {
+        report.send(&Message::Waiting).at(Layer::Init)?;
+        let mut byte = [0u8; 1];
+        loop {
+            match nix::unistd::read(gate.as_fd(), &mut byte) {
+                Ok(1) => break,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Ok(_) => return Err(RunError::Start { layer: Layer::Init, message: "start gate closed without a start".into() }),
+                Err(e) => return Err(sys::Error::errno("read(exec.fifo)", e)).at(Layer::Init),
+            }
+        }
+    }
 
     // No descriptor but stdio (and the report channel, already close-on-exec) survives
     // execve: GHSA-xr7r-f8xq-vfvv.

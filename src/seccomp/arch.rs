@@ -27,9 +27,7 @@ pub const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 pub const AUDIT_ARCH_AARCH64: u32 = 0xC000_00B7;
 
 /// A syscall ABI palisade can compile filters for.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Arch {
     /// 64-bit x86 (`x86_64`).
@@ -124,10 +122,7 @@ impl Arch {
     /// For x32 this *includes* [`X32_SYSCALL_BIT`] (x32 `read` is
     /// `0x4000_0000`), so the result can be compared against `nr` directly.
     pub fn syscall_nr(self, name: &str) -> Option<u32> {
-        self.syscalls()
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, nr)| nr | self.syscall_bit())
+        self.syscalls().iter().find(|(n, _)| *n == name).map(|&(_, nr)| nr | self.syscall_bit())
     }
 
     /// The syscall named by `nr` as [`Arch::syscall_nr`] returns it (for
@@ -139,10 +134,7 @@ impl Arch {
         }
         let table = self.syscalls();
         let raw = nr & !bit;
-        table
-            .binary_search_by_key(&raw, |&(_, n)| n)
-            .ok()
-            .map(|i| table[i].0)
+        table.binary_search_by_key(&raw, |&(_, n)| n).ok().map(|i| table[i].0)
     }
 
     /// The highest syscall number this ABI has, in the same form as
@@ -206,30 +198,21 @@ pub fn known_syscall(name: &str) -> bool {
 /// differ on aarch64 — see the note at the top of `tables.rs`.
 pub fn constant(name: &str) -> Option<u64> {
     let table = tables::CONSTANTS;
-    table
-        .binary_search_by_key(&name, |&(n, _)| n)
-        .ok()
-        .map(|i| table[i].1)
+    table.binary_search_by_key(&name, |&(n, _)| n).ok().map(|i| table[i].1)
 }
 
 /// The number of an errno name (`EPERM` → 1); aliases such as
 /// `EWOULDBLOCK` are accepted.
 pub fn errno(name: &str) -> Option<u32> {
     let table = tables::ERRNO;
-    table
-        .binary_search_by_key(&name, |&(n, _)| n)
-        .ok()
-        .map(|i| table[i].1)
+    table.binary_search_by_key(&name, |&(n, _)| n).ok().map(|i| table[i].1)
 }
 
 /// The canonical name of an errno number (11 → `EAGAIN`, never the alias
 /// `EWOULDBLOCK`).
 pub fn errno_name(n: u32) -> Option<&'static str> {
     let table = tables::ERRNO_NAMES;
-    table
-        .binary_search_by_key(&n, |&(nr, _)| nr)
-        .ok()
-        .map(|i| table[i].1)
+    table.binary_search_by_key(&n, |&(nr, _)| nr).ok().map(|i| table[i].1)
 }
 
 #[cfg(test)]
@@ -271,10 +254,7 @@ mod tests {
         assert_eq!(a.syscall_name(520), None);
         assert_eq!(a.syscall_name(0), None);
         // The table itself stores numbers without the bit.
-        assert!(a
-            .syscalls()
-            .iter()
-            .all(|&(_, nr)| nr & X32_SYSCALL_BIT == 0));
+        assert!(a.syscalls().iter().all(|&(_, nr)| nr & X32_SYSCALL_BIT == 0));
         assert_eq!(a.max_nr(), 547 | X32_SYSCALL_BIT);
         assert_eq!(a.audit_arch(), Arch::X86_64.audit_arch());
         // 64-bit-only entry points have no x32 number below 512.
@@ -301,16 +281,8 @@ mod tests {
     #[test]
     fn unified_numbers_after_the_headers() {
         for arch in Arch::ALL {
-            assert_eq!(
-                arch.syscall_nr("cachestat"),
-                Some(451 | arch.syscall_bit()),
-                "{arch}"
-            );
-            assert_eq!(
-                arch.syscall_nr("file_setattr"),
-                Some(469 | arch.syscall_bit()),
-                "{arch}"
-            );
+            assert_eq!(arch.syscall_nr("cachestat"), Some(451 | arch.syscall_bit()), "{arch}");
+            assert_eq!(arch.syscall_nr("file_setattr"), Some(469 | arch.syscall_bit()), "{arch}");
         }
     }
 
@@ -319,10 +291,7 @@ mod tests {
         for arch in Arch::ALL {
             let table = arch.syscalls();
             assert!(!table.is_empty(), "{arch}");
-            assert!(
-                table.windows(2).all(|w| w[0].1 < w[1].1),
-                "{arch}: not sorted by number"
-            );
+            assert!(table.windows(2).all(|w| w[0].1 < w[1].1), "{arch}: not sorted by number");
             let names: HashSet<_> = table.iter().map(|(n, _)| n).collect();
             assert_eq!(names.len(), table.len(), "{arch}: duplicate names");
         }
@@ -345,18 +314,9 @@ mod tests {
 
     #[test]
     fn audit_arch_matches_headers() {
-        assert_eq!(
-            constant("AUDIT_ARCH_X86_64"),
-            Some(u64::from(AUDIT_ARCH_X86_64))
-        );
-        assert_eq!(
-            constant("AUDIT_ARCH_I386"),
-            Some(u64::from(AUDIT_ARCH_I386))
-        );
-        assert_eq!(
-            constant("AUDIT_ARCH_AARCH64"),
-            Some(u64::from(AUDIT_ARCH_AARCH64))
-        );
+        assert_eq!(constant("AUDIT_ARCH_X86_64"), Some(u64::from(AUDIT_ARCH_X86_64)));
+        assert_eq!(constant("AUDIT_ARCH_I386"), Some(u64::from(AUDIT_ARCH_I386)));
+        assert_eq!(constant("AUDIT_ARCH_AARCH64"), Some(u64::from(AUDIT_ARCH_AARCH64)));
     }
 
     #[test]

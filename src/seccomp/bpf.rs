@@ -61,7 +61,12 @@ struct Label(usize);
 enum Item {
     Insn(sock_filter),
     /// A conditional jump with symbolic targets.
-    Jump { code: u16, k: u32, jt: Label, jf: Label },
+    Jump {
+        code: u16,
+        k: u32,
+        jt: Label,
+        jf: Label,
+    },
     Ja(Label),
     Mark(Label),
 }
@@ -215,10 +220,8 @@ pub fn compile(filter: &Filter) -> Result<Vec<sock_filter>, CodegenError> {
 /// Compiles the filter for a subset of its architectures; syscalls from any other
 /// architecture get the bad-arch action.
 pub fn compile_for(filter: &Filter, arches: &[Arch]) -> Result<Vec<sock_filter>, CodegenError> {
-    let selected: Vec<&ArchFilter> = arches
-        .iter()
-        .map(|&a| filter.arch(a).ok_or(CodegenError::ArchNotInPolicy(a.name())))
-        .collect::<Result<_, _>>()?;
+    let selected: Vec<&ArchFilter> =
+        arches.iter().map(|&a| filter.arch(a).ok_or(CodegenError::ArchNotInPolicy(a.name()))).collect::<Result<_, _>>()?;
     let mut asm = Assembler::default();
     // x86_64 and x32 share one AUDIT_ARCH value: one dispatch entry for both.
     let mut audit_arches: Vec<u32> = selected.iter().map(|a| a.arch.audit_arch()).collect();

@@ -118,17 +118,14 @@ pub const INT_PARAMETERS: &[(&str, &[u8])] = &[
 
 /// Whether the kernel reads argument `arg` of `syscall` as a 32-bit value.
 pub fn is_int_parameter(syscall: &str, arg: u8) -> bool {
-    INT_PARAMETERS
-        .binary_search_by_key(&syscall, |(name, _)| name)
-        .is_ok_and(|i| INT_PARAMETERS[i].1.contains(&arg))
+    INT_PARAMETERS.binary_search_by_key(&syscall, |(name, _)| name).is_ok_and(|i| INT_PARAMETERS[i].1.contains(&arg))
 }
 
 impl Condition {
     /// Parses one condition string.
     pub fn parse(text: &str) -> Result<Condition, ConditionError> {
         let (_, (arg, width, op, value)) =
-            all_consuming(delimited(multispace0, condition, multispace0))(text)
-                .map_err(|_| ConditionError::Syntax(text.to_string()))?;
+            all_consuming(delimited(multispace0, condition, multispace0))(text).map_err(|_| ConditionError::Syntax(text.to_string()))?;
         if arg > 5 {
             return Err(ConditionError::ArgRange(arg));
         }
@@ -189,9 +186,7 @@ impl Value {
         self.0.into_iter().try_fold(0u64, |acc, term| {
             let v = match term {
                 Term::Number(n) => n,
-                Term::Name(name) => {
-                    arch::constant(&name).ok_or(ConditionError::UnknownConstant(name))?
-                }
+                Term::Name(name) => arch::constant(&name).ok_or(ConditionError::UnknownConstant(name))?,
             };
             Ok(acc | v)
         })
@@ -207,13 +202,10 @@ fn condition(input: &str) -> IResult<&str, (u8, Width, ParsedOp, Value)> {
     let (input, (arg, width)) = argument(input)?;
     let (input, _) = multispace0(input)?;
     alt((
-        map(
-            tuple((char('&'), multispace0, value, multispace0, tag("=="), multispace0, value)),
-            move |(_, _, mask, _, _, _, v)| (arg, width, ParsedOp::Masked(mask), v),
-        ),
-        map(tuple((operator, multispace0, value)), move |(op, _, v)| {
-            (arg, width, ParsedOp::Simple(op), v)
+        map(tuple((char('&'), multispace0, value, multispace0, tag("=="), multispace0, value)), move |(_, _, mask, _, _, _, v)| {
+            (arg, width, ParsedOp::Masked(mask), v)
         }),
+        map(tuple((operator, multispace0, value)), move |(op, _, v)| (arg, width, ParsedOp::Simple(op), v)),
     ))(input)
 }
 

@@ -97,7 +97,9 @@ pub struct Filter {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
-    #[error("the policy never sets seccomp.default_action (set it, or extend a profile; write \"allow\" to run without seccomp explicitly)")]
+    #[error(
+        "the policy never sets seccomp.default_action (set it, or extend a profile; write \"allow\" to run without seccomp explicitly)"
+    )]
     Unconfigured,
     #[error("seccomp.architectures is empty: every syscall would be killed")]
     NoArchitectures,
@@ -108,7 +110,8 @@ impl Filter {
     pub fn from_policy(policy: &Policy) -> Result<Filter, FilterError> {
         let seccomp = &policy.seccomp;
         let default_setting = seccomp.default_action.as_ref().ok_or(FilterError::Unconfigured)?;
-        let default = Decided { action: default_setting.value, source: Source::Default, origin: default_setting.origin.clone(), reason: None };
+        let default =
+            Decided { action: default_setting.value, source: Source::Default, origin: default_setting.origin.clone(), reason: None };
         let arches: BTreeSet<Arch> = seccomp.architectures.value.iter().copied().collect();
         if arches.is_empty() {
             return Err(FilterError::NoArchitectures);
@@ -158,11 +161,18 @@ impl Filter {
     }
 }
 
-fn decide_syscall(policy: &Policy, arch: Arch, name: &'static str, rules: &[&crate::policy::model::SeccompRule], default: &Decided) -> SyscallDecision {
+fn decide_syscall(
+    policy: &Policy,
+    arch: Arch,
+    name: &'static str,
+    rules: &[&crate::policy::model::SeccompRule],
+    default: &Decided,
+) -> SyscallDecision {
     let seccomp = &policy.seccomp;
     // 1. A deny anywhere in the chain is final.
     if let Some(item) = seccomp.deny.iter().find(|d| d.name == name) {
-        let fallback = Decided { action: seccomp.deny_action.value, source: Source::Deny, origin: item.origin.clone(), reason: item.reason.clone() };
+        let fallback =
+            Decided { action: seccomp.deny_action.value, source: Source::Deny, origin: item.origin.clone(), reason: item.reason.clone() };
         return SyscallDecision { name, rules: Vec::new(), fallback };
     }
     // 2. Rules, most-derived first; an unconditional rule ends the chain.

@@ -404,10 +404,7 @@ pub static GROUPS: &[Group] = &[
 /// Looks a group up by name, with or without the leading `@`.
 pub fn group(name: &str) -> Option<&'static Group> {
     let name = name.strip_prefix('@').unwrap_or(name);
-    GROUPS
-        .binary_search_by(|g| g.name.cmp(name))
-        .ok()
-        .map(|i| &GROUPS[i])
+    GROUPS.binary_search_by(|g| g.name.cmp(name)).ok().map(|i| &GROUPS[i])
 }
 
 #[cfg(test)]
@@ -417,45 +414,23 @@ mod tests {
     use std::collections::BTreeSet;
 
     fn names(group_name: &str) -> BTreeSet<&'static str> {
-        group(group_name)
-            .expect("group exists")
-            .syscalls
-            .iter()
-            .copied()
-            .collect()
+        group(group_name).expect("group exists").syscalls.iter().copied().collect()
     }
 
     #[test]
     fn groups_are_sorted_by_name_and_unique() {
-        assert!(
-            GROUPS.windows(2).all(|w| w[0].name < w[1].name),
-            "GROUPS must stay sorted by name"
-        );
+        assert!(GROUPS.windows(2).all(|w| w[0].name < w[1].name), "GROUPS must stay sorted by name");
     }
 
     #[test]
     fn every_group_is_sorted_without_duplicates_and_described() {
         for g in GROUPS {
-            assert!(
-                !g.name.is_empty() && !g.name.starts_with('@'),
-                "bad group name {:?}",
-                g.name
-            );
-            assert!(
-                !g.description.trim().is_empty(),
-                "@{} has no description",
-                g.name
-            );
+            assert!(!g.name.is_empty() && !g.name.starts_with('@'), "bad group name {:?}", g.name);
+            assert!(!g.description.trim().is_empty(), "@{} has no description", g.name);
             assert!(!g.syscalls.is_empty(), "@{} is empty", g.name);
             for w in g.syscalls.windows(2) {
                 assert!(w[0] != w[1], "@{} lists {} twice", g.name, w[0]);
-                assert!(
-                    w[0] < w[1],
-                    "@{}: {} must come after {}",
-                    g.name,
-                    w[0],
-                    w[1]
-                );
+                assert!(w[0] < w[1], "@{}: {} must come after {}", g.name, w[0], w[1]);
             }
         }
     }
@@ -464,11 +439,7 @@ mod tests {
     fn every_syscall_is_known_on_some_architecture() {
         for g in GROUPS {
             for name in g.syscalls {
-                assert!(
-                    arch::known_syscall(name),
-                    "@{}: `{name}` is in no architecture table",
-                    g.name
-                );
+                assert!(arch::known_syscall(name), "@{}: `{name}` is in no architecture table", g.name);
             }
         }
     }
@@ -487,33 +458,11 @@ mod tests {
     #[test]
     fn privileged_covers_every_dangerous_group() {
         let privileged = names("privileged");
-        for member in [
-            "bpf",
-            "clock",
-            "debug",
-            "io-uring",
-            "keyring",
-            "module",
-            "mount",
-            "namespace",
-            "raw-io",
-            "reboot",
-            "swap",
-        ] {
+        for member in ["bpf", "clock", "debug", "io-uring", "keyring", "module", "mount", "namespace", "raw-io", "reboot", "swap"] {
             let missing: Vec<_> = names(member).difference(&privileged).copied().collect();
-            assert!(
-                missing.is_empty(),
-                "@privileged lacks @{member}: {missing:?}"
-            );
+            assert!(missing.is_empty(), "@privileged lacks @{member}: {missing:?}");
         }
-        for name in [
-            "open_by_handle_at",
-            "userfaultfd",
-            "acct",
-            "syslog",
-            "sethostname",
-            "quotactl",
-        ] {
+        for name in ["open_by_handle_at", "userfaultfd", "acct", "syslog", "sethostname", "quotactl"] {
             assert!(privileged.contains(name), "@privileged lacks {name}");
         }
     }
@@ -537,26 +486,13 @@ mod tests {
             "time",
         ] {
             let overlap: Vec<_> = names(g).intersection(&privileged).copied().collect();
-            assert!(
-                overlap.is_empty(),
-                "@{g} holds privileged syscalls {overlap:?}"
-            );
+            assert!(overlap.is_empty(), "@{g} holds privileged syscalls {overlap:?}");
         }
         // Docker's default allows none of them unconditionally except ptrace and
         // process_vm_{readv,writev} (since kernel 4.8 re-checks seccomp after a tracer changes a
         // syscall) and adjtimex/clock_adjtime (which only read without CAP_SYS_TIME).
-        let docker: BTreeSet<_> = names("docker-default")
-            .intersection(&privileged)
-            .copied()
-            .collect();
-        let expected = [
-            "adjtimex",
-            "clock_adjtime",
-            "clock_adjtime64",
-            "process_vm_readv",
-            "process_vm_writev",
-            "ptrace",
-        ];
+        let docker: BTreeSet<_> = names("docker-default").intersection(&privileged).copied().collect();
+        let expected = ["adjtimex", "clock_adjtime", "clock_adjtime64", "process_vm_readv", "process_vm_writev", "ptrace"];
         assert_eq!(docker, BTreeSet::from(expected));
     }
 
@@ -565,10 +501,7 @@ mod tests {
     /// `minKernel` or `arches` naming amd64, and no `excludes`.
     #[test]
     fn docker_default_matches_mobys_profile() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/data/docker-default-seccomp.json"
-        );
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/docker-default-seccomp.json");
         let Ok(text) = std::fs::read_to_string(path) else {
             eprintln!("skipped: {path} is not present");
             return;
@@ -577,18 +510,12 @@ mod tests {
         let mut expected = BTreeSet::new();
         for entry in json["syscalls"].as_array().unwrap() {
             let unconditional = entry["action"] == "SCMP_ACT_ALLOW"
-                && entry
-                    .get("args")
-                    .is_none_or(|a| a.is_null() || a.as_array().is_some_and(|a| a.is_empty()))
-                && entry
-                    .get("excludes")
-                    .is_none_or(|e| e.as_object().is_some_and(|o| o.is_empty()));
+                && entry.get("args").is_none_or(|a| a.is_null() || a.as_array().is_some_and(|a| a.is_empty()))
+                && entry.get("excludes").is_none_or(|e| e.as_object().is_some_and(|o| o.is_empty()));
             let includes = entry.get("includes").and_then(|i| i.as_object());
             let included = includes.is_none_or(|inc| {
                 inc.keys().all(|k| k == "arches" || k == "minKernel")
-                    && inc
-                        .get("arches")
-                        .is_none_or(|a| a.as_array().unwrap().iter().any(|x| x == "amd64"))
+                    && inc.get("arches").is_none_or(|a| a.as_array().unwrap().iter().any(|x| x == "amd64"))
             });
             if unconditional && included {
                 for name in entry["names"].as_array().unwrap() {
@@ -604,10 +531,7 @@ mod tests {
         let ours: BTreeSet<&str> = names("docker-default");
         let missing: Vec<_> = expected.difference(&ours).collect();
         let extra: Vec<_> = ours.difference(&expected).collect();
-        assert!(
-            missing.is_empty() && extra.is_empty(),
-            "@docker-default differs from moby: missing {missing:?}, extra {extra:?}"
-        );
+        assert!(missing.is_empty() && extra.is_empty(), "@docker-default differs from moby: missing {missing:?}, extra {extra:?}");
     }
 
     /// profiles/docker-default.toml spells the same set out by purpose, with a reason per entry;
@@ -620,32 +544,21 @@ mod tests {
         let mut allowed = BTreeSet::new();
         for entry in seccomp["allow"].as_array().unwrap() {
             for name in entry["names"].as_array().unwrap() {
-                assert!(
-                    allowed.insert(name.as_str().unwrap()),
-                    "{name} is listed twice"
-                );
+                assert!(allowed.insert(name.as_str().unwrap()), "{name} is listed twice");
             }
         }
         let mut expected = names("docker-default");
         for arch_specific in ["arch_prctl", "modify_ldt"] {
             expected.remove(arch_specific);
-            let rule = seccomp["rule"].as_array().unwrap().iter().find(|r| {
-                r["syscalls"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .any(|s| s.as_str() == Some(arch_specific))
-            });
-            assert!(
-                rule.is_some_and(|r| r.get("arches").is_some()),
-                "{arch_specific} needs an `arches` rule"
-            );
+            let rule = seccomp["rule"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["syscalls"].as_array().unwrap().iter().any(|s| s.as_str() == Some(arch_specific)));
+            assert!(rule.is_some_and(|r| r.get("arches").is_some()), "{arch_specific} needs an `arches` rule");
         }
         let missing: Vec<_> = expected.difference(&allowed).collect();
         let extra: Vec<_> = allowed.difference(&expected).collect();
-        assert!(
-            missing.is_empty() && extra.is_empty(),
-            "profile differs from @docker-default: missing {missing:?}, extra {extra:?}"
-        );
+        assert!(missing.is_empty() && extra.is_empty(), "profile differs from @docker-default: missing {missing:?}, extra {extra:?}");
     }
 }

@@ -15,8 +15,20 @@ use super::json::{arch_from_docker, parse_scmp_action, parse_scmp_op, JsonError,
 
 /// Docker's default capability set (moby oci/caps/defaults.go).
 pub const DOCKER_DEFAULT_CAPS: &[&str] = &[
-    "CHOWN", "DAC_OVERRIDE", "FSETID", "FOWNER", "MKNOD", "NET_RAW", "SETGID", "SETUID", "SETFCAP", "SETPCAP",
-    "NET_BIND_SERVICE", "SYS_CHROOT", "KILL", "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FSETID",
+    "FOWNER",
+    "MKNOD",
+    "NET_RAW",
+    "SETGID",
+    "SETUID",
+    "SETFCAP",
+    "SETPCAP",
+    "NET_BIND_SERVICE",
+    "SYS_CHROOT",
+    "KILL",
+    "AUDIT_WRITE",
 ];
 
 /// The result of an import: the policy text and what could not be carried over exactly.
@@ -38,7 +50,10 @@ pub fn import(profile: &Profile, name: &str, caps: &[String]) -> Result<Imported
     let default = parse_scmp_action(&profile.default_action, profile.default_errno_ret, profile.default_errno_ret)?;
     let (arches, unknown_arches) = super::json::profile_arches(profile);
     if !unknown_arches.is_empty() {
-        notes.push(format!("architectures palisade has no tables for are left out, so their syscalls are killed: {}", unknown_arches.join(", ")));
+        notes.push(format!(
+            "architectures palisade has no tables for are left out, so their syscalls are killed: {}",
+            unknown_arches.join(", ")
+        ));
     }
     out += "[seccomp]\n";
     out += &format!("default_action = {}\n", q(&default.to_string()));
@@ -108,15 +123,21 @@ fn rule_text(entry: &SyscallEntry, names: &[String], action: Action, notes: &mut
     for (list, field) in [(&entry.includes.caps, "if_capability"), (&entry.excludes.caps, "unless_capability")] {
         if list.len() > 1 {
             // A rule names one capability; Docker's default profile never gates on more.
-            return Err(JsonError::Unrepresentable { syscall: names.join(", "), condition: format!("{field} on several capabilities: {}", list.join(", ")) });
+            return Err(JsonError::Unrepresentable {
+                syscall: names.join(", "),
+                condition: format!("{field} on several capabilities: {}", list.join(", ")),
+            });
         }
         if let Some(cap) = list.first() {
             text += &format!("{field} = {}\n", q(cap.trim_start_matches("CAP_")));
         }
     }
     if !entry.includes.arches.is_empty() || !entry.excludes.arches.is_empty() {
-        let included: Vec<Arch> =
-            if entry.includes.arches.is_empty() { Arch::ALL.to_vec() } else { entry.includes.arches.iter().flat_map(|a| host_family(a)).collect() };
+        let included: Vec<Arch> = if entry.includes.arches.is_empty() {
+            Arch::ALL.to_vec()
+        } else {
+            entry.includes.arches.iter().flat_map(|a| host_family(a)).collect()
+        };
         let excluded: Vec<Arch> = entry.excludes.arches.iter().flat_map(|a| host_family(a)).collect();
         let arches: Vec<Arch> = Arch::ALL.into_iter().filter(|a| included.contains(a) && !excluded.contains(a)).collect();
         if arches.is_empty() {

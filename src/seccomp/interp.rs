@@ -135,18 +135,10 @@ pub enum InterpError {
     TooLong { len: usize },
     /// An opcode that classic BPF does not have, or that seccomp does not permit.
     #[error("instruction {pc}: opcode {code:#06x} is {reason}")]
-    BadOpcode {
-        pc: usize,
-        code: u16,
-        reason: &'static str,
-    },
+    BadOpcode { pc: usize, code: u16, reason: &'static str },
     /// A jump whose target lies past the last instruction.
     #[error("instruction {pc}: jump target {target} is outside the program of {len} instructions")]
-    JumpOutOfRange {
-        pc: usize,
-        target: usize,
-        len: usize,
-    },
+    JumpOutOfRange { pc: usize, target: usize, len: usize },
     /// `LD W ABS` outside `struct seccomp_data` or not 4-byte aligned.
     #[error("instruction {pc}: load at offset {offset} is unaligned or outside the 64-byte seccomp_data")]
     BadLoad { pc: usize, offset: u32 },
@@ -293,9 +285,7 @@ fn successors(insn: &sock_filter, pc: usize) -> Successors {
     match decode(insn.code) {
         Some(Op::RetK | Op::RetA) => Successors::None,
         Some(Op::Ja) => Successors::One(pc + 1 + insn.k as usize),
-        Some(Op::Jmp(..)) => {
-            Successors::Two(pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf))
-        }
+        Some(Op::Jmp(..)) => Successors::Two(pc + 1 + usize::from(insn.jt), pc + 1 + usize::from(insn.jf)),
         _ => Successors::One(pc + 1),
     }
 }
@@ -321,11 +311,7 @@ pub fn validate(prog: &[sock_filter]) -> Result<(), InterpError> {
     for (pc, insn) in prog.iter().enumerate() {
         let code = insn.code;
         if !is_classic(code) {
-            return Err(InterpError::BadOpcode {
-                pc,
-                code,
-                reason: "not a classic BPF opcode",
-            });
+            return Err(InterpError::BadOpcode { pc, code, reason: "not a classic BPF opcode" });
         }
         let is = |codes: &[u16]| codes.contains(&code);
         if is(&[BPF_ALU | BPF_DIV | BPF_K, BPF_ALU | BPF_MOD | BPF_K]) && insn.k == 0 {
@@ -334,9 +320,7 @@ pub fn validate(prog: &[sock_filter]) -> Result<(), InterpError> {
         if is(&[BPF_ALU | BPF_LSH | BPF_K, BPF_ALU | BPF_RSH | BPF_K]) && insn.k >= 32 {
             return Err(InterpError::ShiftOutOfRange { pc, k: insn.k });
         }
-        if is(&[BPF_LD | BPF_MEM, BPF_LDX | BPF_MEM, BPF_ST, BPF_STX])
-            && insn.k as usize >= MEM_WORDS
-        {
+        if is(&[BPF_LD | BPF_MEM, BPF_LDX | BPF_MEM, BPF_ST, BPF_STX]) && insn.k as usize >= MEM_WORDS {
             return Err(InterpError::MemoryIndexOutOfRange { pc, k: insn.k });
         }
         // Jumps: the kernel compares offsets against flen - pc - 1, which is the same as
@@ -362,13 +346,7 @@ pub fn validate(prog: &[sock_filter]) -> Result<(), InterpError> {
     // 5. seccomp_check_filter: the seccomp subset, and loads inside struct seccomp_data.
     for (pc, insn) in prog.iter().enumerate() {
         match decode(insn.code) {
-            None => {
-                return Err(InterpError::BadOpcode {
-                    pc,
-                    code: insn.code,
-                    reason: "not permitted in seccomp filters",
-                })
-            }
+            None => return Err(InterpError::BadOpcode { pc, code: insn.code, reason: "not permitted in seccomp filters" }),
             Some(Op::LdAbs) if insn.k >= SECCOMP_DATA_LEN || insn.k & 3 != 0 => {
                 return Err(InterpError::BadLoad { pc, offset: insn.k });
             }
@@ -512,12 +490,7 @@ mod tests {
     const AUDIT_ARCH_I386: u32 = 0x4000_0003;
 
     fn stmt(code: u16, k: u32) -> sock_filter {
-        sock_filter {
-            code,
-            jt: 0,
-            jf: 0,
-            k,
-        }
+        sock_filter { code, jt: 0, jf: 0, k }
     }
     fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
         sock_filter { code, jt, jf, k }
@@ -531,20 +504,11 @@ mod tests {
     }
     /// A = a; A = A <op> k; return A.
     fn alu(a: u32, code: u16, k: u32) -> u32 {
-        let p = [
-            stmt(BPF_LD | BPF_IMM, a),
-            stmt(code, k),
-            stmt(BPF_RET | BPF_A, 0),
-        ];
+        let p = [stmt(BPF_LD | BPF_IMM, a), stmt(code, k), stmt(BPF_RET | BPF_A, 0)];
         run(&p, &SeccompData::default()).unwrap().ret
     }
     fn data(arch: u32, nr: i32, args: [u64; 6]) -> SeccompData {
-        SeccompData {
-            nr,
-            arch,
-            instruction_pointer: 0x7fff_0000_1234,
-            args,
-        }
+        SeccompData { nr, arch, instruction_pointer: 0x7fff_0000_1234, args }
     }
 
     /// The classic hand-written filter: kill other arches, allow read (0) and write (1)
@@ -576,20 +540,8 @@ mod tests {
 
     #[test]
     fn loads_are_little_endian_over_seccomp_data() {
-        let d = data(
-            AUDIT_ARCH_X86_64,
-            -1,
-            [0x1122_3344_5566_7788, 0, 0, 0, 0, 0xdead_beef_0000_0001],
-        );
-        let load = |off| {
-            run(
-                &[
-                    stmt(BPF_LD | BPF_W | BPF_ABS, off),
-                    stmt(BPF_RET | BPF_A, 0),
-                ],
-                &d,
-            )
-        };
+        let d = data(AUDIT_ARCH_X86_64, -1, [0x1122_3344_5566_7788, 0, 0, 0, 0, 0xdead_beef_0000_0001]);
+        let load = |off| run(&[stmt(BPF_LD | BPF_W | BPF_ABS, off), stmt(BPF_RET | BPF_A, 0)], &d);
         assert_eq!(load(0).unwrap().ret, u32::MAX);
         assert_eq!(load(4).unwrap().ret, AUDIT_ARCH_X86_64);
         assert_eq!(load(8).unwrap().ret, 0x0000_1234);
@@ -643,31 +595,14 @@ mod tests {
         assert_eq!(alu(1, BPF_ALU | BPF_LSH | BPF_K, 31), 1 << 31);
         assert_eq!(alu(0x80, BPF_ALU | BPF_RSH | BPF_K, 4), 8);
         assert_eq!(eval(&[stmt(BPF_LD | BPF_W | BPF_LEN, 0)]), 64);
-        assert_eq!(
-            eval(&[
-                stmt(BPF_LDX | BPF_W | BPF_LEN, 0),
-                stmt(BPF_MISC | BPF_TXA, 0)
-            ]),
-            64
-        );
+        assert_eq!(eval(&[stmt(BPF_LDX | BPF_W | BPF_LEN, 0), stmt(BPF_MISC | BPF_TXA, 0)]), 64);
         // Shift by X uses X & 31, like the kernel's interpreter and JITs.
-        let shl_x = [
-            stmt(BPF_LDX | BPF_IMM, 33),
-            stmt(BPF_LD | BPF_IMM, 1),
-            stmt(BPF_ALU | BPF_LSH | BPF_X, 0),
-        ];
+        let shl_x = [stmt(BPF_LDX | BPF_IMM, 33), stmt(BPF_LD | BPF_IMM, 1), stmt(BPF_ALU | BPF_LSH | BPF_X, 0)];
         assert_eq!(eval(&shl_x), 2);
         // DIV X by zero ends the program with 0 (SECCOMP_RET_KILL_THREAD), as converted
         // classic BPF does in the kernel.
-        let p = [
-            stmt(BPF_LD | BPF_IMM, 9),
-            stmt(BPF_ALU | BPF_DIV | BPF_X, 0),
-            stmt(BPF_RET | BPF_K, ret::ALLOW),
-        ];
-        assert_eq!(
-            run(&p, &SeccompData::default()).unwrap(),
-            out(ret::KILL_THREAD, 2)
-        );
+        let p = [stmt(BPF_LD | BPF_IMM, 9), stmt(BPF_ALU | BPF_DIV | BPF_X, 0), stmt(BPF_RET | BPF_K, ret::ALLOW)];
+        assert_eq!(run(&p, &SeccompData::default()).unwrap(), out(ret::KILL_THREAD, 2));
         // JGT/JGE are unsigned.
         let p = [
             stmt(BPF_LD | BPF_IMM, 0xffff_fffe),
@@ -710,11 +645,7 @@ mod tests {
     fn rejects_bad_opcodes() {
         let with = |insn| vec![insn, stmt(BPF_RET | BPF_K, ret::ALLOW)];
         let bad = |code| match validate(&with(stmt(code, 1))) {
-            Err(InterpError::BadOpcode {
-                pc: 0,
-                code: c,
-                reason,
-            }) if c == code => reason,
+            Err(InterpError::BadOpcode { pc: 0, code: c, reason }) if c == code => reason,
             other => panic!("{code:#x}: {other:?}"),
         };
         // Not classic BPF at all.
@@ -749,32 +680,11 @@ mod tests {
     fn rejects_jumps_out_of_range() {
         use InterpError::JumpOutOfRange as J;
         let ja = stmt(BPF_JMP | BPF_JA, 1);
-        assert_eq!(
-            check_one(ja),
-            Err(J {
-                pc: 0,
-                target: 2,
-                len: 2
-            })
-        );
+        assert_eq!(check_one(ja), Err(J { pc: 0, target: 2, len: 2 }));
         let jeq = jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1);
-        assert_eq!(
-            check_one(jeq),
-            Err(J {
-                pc: 0,
-                target: 2,
-                len: 2
-            })
-        );
+        assert_eq!(check_one(jeq), Err(J { pc: 0, target: 2, len: 2 }));
         let jset = jump(BPF_JMP | BPF_JSET | BPF_X, 0, 255, 0);
-        assert_eq!(
-            check_one(jset),
-            Err(J {
-                pc: 0,
-                target: 256,
-                len: 2
-            })
-        );
+        assert_eq!(check_one(jset), Err(J { pc: 0, target: 256, len: 2 }));
         // A huge JA offset must not overflow.
         let far = stmt(BPF_JMP | BPF_JA, u32::MAX);
         assert!(matches!(check_one(far), Err(J { pc: 0, .. })));
@@ -810,12 +720,7 @@ mod tests {
         let ldx0 = stmt(BPF_LDX | BPF_MEM, 0);
         assert_eq!(check_one(ldx0), Err(UninitializedMemory { pc: 0, slot: 0 }));
         // Written on one arm only: the join point sees the AND of both masks.
-        let p = vec![
-            jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
-            stmt(BPF_ST, 5),
-            stmt(BPF_LD | BPF_MEM, 5),
-            stmt(BPF_RET | BPF_A, 0),
-        ];
+        let p = vec![jump(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1), stmt(BPF_ST, 5), stmt(BPF_LD | BPF_MEM, 5), stmt(BPF_RET | BPF_A, 0)];
         assert_eq!(validate(&p), Err(UninitializedMemory { pc: 2, slot: 5 }));
         // Written before the branch: fine on both arms.
         let p = vec![
@@ -831,9 +736,6 @@ mod tests {
     #[test]
     fn error_messages_name_the_instruction() {
         let e = check_one(stmt(BPF_LD | BPF_W | BPF_ABS, 3)).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "instruction 0: load at offset 3 is unaligned or outside the 64-byte seccomp_data"
-        );
+        assert_eq!(e.to_string(), "instruction 0: load at offset 3 is unaligned or outside the 64-byte seccomp_data");
     }
 }

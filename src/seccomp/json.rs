@@ -227,7 +227,11 @@ fn negate(c: &JsonCond) -> Vec<JsonCond> {
 /// different actions never overlap. Rule i decides exactly when its conditions hold and no
 /// earlier rule *with another action* holds (earlier rules with the same action would decide
 /// the same), and the fallback when no rule with another action holds.
-fn disjoint_entries(decision: &SyscallDecision, default: Action, widened: &mut Vec<String>) -> Result<Vec<(Action, Vec<JsonCond>)>, JsonError> {
+fn disjoint_entries(
+    decision: &SyscallDecision,
+    default: Action,
+    widened: &mut Vec<String>,
+) -> Result<Vec<(Action, Vec<JsonCond>)>, JsonError> {
     let too_many = || JsonError::TooManyEntries { syscall: decision.name.to_string() };
     let rules: Vec<(Action, Vec<Literal>)> =
         decision.rules.iter().map(|r| (r.decided.action, r.checks.iter().map(|c| literal(c, widened)).collect())).collect();
@@ -462,7 +466,10 @@ fn profile_entries(filter: &Filter, notes: &mut Vec<Diagnostic>) -> Result<Profi
             names,
             action,
             errno_ret: errno.map(u32::from),
-            args: args.into_iter().map(|(index, op, value, value_two)| ArgEntry { index: u32::from(index), value, value_two, op }).collect(),
+            args: args
+                .into_iter()
+                .map(|(index, op, value, value_two)| ArgEntry { index: u32::from(index), value, value_two, op })
+                .collect(),
             ..SyscallEntry::default()
         })
         .collect();
@@ -538,7 +545,6 @@ pub fn profile_arches(profile: &Profile) -> (Vec<Arch>, Vec<String>) {
     (known, unknown)
 }
 
-
 /// The OCI runtime spec's `linux.seccomp` has no `includes`: it keeps the architectures whose
 /// every decision equals `primary`'s and leaves the others out of `architectures`, so their
 /// syscalls get the bad-arch action (stricter, never looser; the caller reports them).
@@ -567,7 +573,12 @@ fn same_decisions(a: &super::filter::ArchFilter, b: &super::filter::ArchFilter) 
     let outcome = |f: &super::filter::ArchFilter, name: &str| {
         let nr = f.arch.syscall_nr(name)?;
         let check_key = |c: &ArgCheck| (c.arg, c.op, c.value, !ignore_width && c.low_word_only);
-        Some(f.syscalls.get(&nr).map(|d| (d.rules.iter().map(|r| (r.checks.iter().map(check_key).collect::<Vec<_>>(), r.decided.action)).collect::<Vec<_>>(), d.fallback.action)))
+        Some(f.syscalls.get(&nr).map(|d| {
+            (
+                d.rules.iter().map(|r| (r.checks.iter().map(check_key).collect::<Vec<_>>(), r.decided.action)).collect::<Vec<_>>(),
+                d.fallback.action,
+            )
+        }))
     };
     a.arch.syscalls().iter().all(|&(name, _)| match (outcome(a, name), outcome(b, name)) {
         (Some(x), Some(y)) => x == y,

@@ -1,15 +1,26 @@
 //! Capability sets (capabilities(7)): the bounding set through prctl, the others through the
 //! `caps` crate (capset/capget and PR_CAP_AMBIENT).
 
-use super::{check, Error, Op, Result};
+use super::{check, Error, Result};
 use caps::{CapSet, Capability, CapsHashSet};
 use nix::libc;
 
-/// The highest capability number the running kernel knows (/proc/sys/kernel/cap_last_cap);
-/// it may exceed what the `caps` crate names, and the bounding set must lose those too.
+/// The highest capability number the running kernel knows; it may exceed what the `caps`
+/// crate names, and the bounding set must lose those too. Probed with PR_CAPBSET_READ (EINVAL
+/// past the last one), as libcap does, rather than read from /proc/sys/kernel/cap_last_cap:
+/// the bounding set is dropped after Landlock, whose rules need not grant /proc.
 pub fn last_cap() -> Result<u8> {
-    let text = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").op(|| "read /proc/sys/kernel/cap_last_cap".into())?;
-    text.trim().parse().map_err(|_| Error::new("read /proc/sys/kernel/cap_last_cap", std::io::Error::other(format!("not a number: {text:?}"))))
+    let mut last = None;
+    for n in 0u8..64 {
+        // SAFETY: PR_CAPBSET_READ takes integer arguments only and changes nothing.
+        let ret =
+            unsafe { libc::prctl(libc::PR_CAPBSET_READ, n as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+        if ret < 0 {
+            break;
+        }
+        last = Some(n);
+    }
+    last.ok_or_else(|| Error::new("prctl(PR_CAPBSET_READ, 0)", std::io::Error::last_os_error()))
 }
 
 /// Removes every capability not in `keep` from the bounding set, by number up to the
@@ -21,7 +32,8 @@ pub fn drop_bounding(keep: &CapsHashSet) -> Result<()> {
             continue;
         }
         // SAFETY: PR_CAPBSET_DROP takes integer arguments only.
-        let ret = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) };
+        let ret =
+            unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) };
         check(ret as libc::c_long, || format!("prctl(PR_CAPBSET_DROP, {n})"))?;
     }
     Ok(())
@@ -37,7 +49,8 @@ pub fn set_inheritable(keep: &CapsHashSet) -> Result<()> {
 pub fn set_ambient(keep: &CapsHashSet) -> Result<()> {
     caps::clear(None, CapSet::Ambient).map_err(|e| Error::new("prctl(PR_CAP_AMBIENT_CLEAR_ALL)", std::io::Error::other(e.to_string())))?;
     for cap in keep {
-        caps::raise(None, CapSet::Ambient, *cap).map_err(|e| Error::new(format!("prctl(PR_CAP_AMBIENT_RAISE, {cap})"), std::io::Error::other(e.to_string())))?;
+        caps::raise(None, CapSet::Ambient, *cap)
+            .map_err(|e| Error::new(format!("prctl(PR_CAP_AMBIENT_RAISE, {cap})"), std::io::Error::other(e.to_string())))?;
     }
     Ok(())
 }
@@ -64,4 +77,13 @@ pub fn has_effective(cap: Capability) -> Result<bool> {
 /// One capability set of the calling thread.
 pub fn read(set: CapSet) -> Result<CapsHashSet> {
     caps::read(None, set).map_err(|e| Error::new(format!("capget({set:?})"), std::io::Error::other(e.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn last_cap_matches_the_kernels_own_number() {
+        let proc: u8 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").unwrap().trim().parse().unwrap();
+        assert_eq!(super::last_cap().unwrap(), proc);
+    }
 }

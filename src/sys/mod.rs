@@ -9,6 +9,7 @@ pub mod landlock;
 pub mod mount;
 pub mod net;
 pub mod process;
+pub mod ptrace;
 pub mod rlimit;
 pub mod seccomp;
 pub mod signal;

@@ -32,19 +32,30 @@ struct MountAttr {
 
 /// mount(2), with the call spelled out in the error.
 pub fn mount(source: Option<&str>, target: &Path, fstype: Option<&str>, flags: MsFlags, data: Option<&str>) -> Result<()> {
-    nix_mount(source, target, fstype, flags, data).op(|| format!("mount({}, {}, {}, {:?}{})", source.unwrap_or("none"), target.display(), fstype.unwrap_or("none"), flags, data.map(|d| format!(", \"{d}\"")).unwrap_or_default()))
+    nix_mount(source, target, fstype, flags, data).op(|| {
+        format!(
+            "mount({}, {}, {}, {:?}{})",
+            source.unwrap_or("none"),
+            target.display(),
+            fstype.unwrap_or("none"),
+            flags,
+            data.map(|d| format!(", \"{d}\"")).unwrap_or_default()
+        )
+    })
 }
 
 /// Bind-mounts `source` onto `target` (with every submount when `recursive`).
 pub fn bind(source: &Path, target: &Path, recursive: bool) -> Result<()> {
     let flags = if recursive { MsFlags::MS_BIND | MsFlags::MS_REC } else { MsFlags::MS_BIND };
-    nix_mount(Some(source), target, None::<&str>, flags, None::<&str>).op(|| format!("mount --{}bind {} {}", if recursive { "r" } else { "" }, source.display(), target.display()))
+    nix_mount(Some(source), target, None::<&str>, flags, None::<&str>)
+        .op(|| format!("mount --{}bind {} {}", if recursive { "r" } else { "" }, source.display(), target.display()))
 }
 
 /// Makes every mount under `target` private, so nothing mounted in this namespace propagates
 /// back to the host's (shared-subtree semantics, Documentation/filesystems/sharedsubtree.rst).
 pub fn make_private(target: &Path) -> Result<()> {
-    nix_mount(None::<&str>, target, None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>).op(|| format!("mount --make-rprivate {}", target.display()))
+    nix_mount(None::<&str>, target, None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+        .op(|| format!("mount --make-rprivate {}", target.display()))
 }
 
 /// Adds (and removes) `MOUNT_ATTR_*` flags on the mount at `fd` and, when `recursive`, on
@@ -55,8 +66,20 @@ pub fn set_attributes(fd: BorrowedFd<'_>, set: u64, clear: u64, recursive: bool)
     let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
     // SAFETY: the empty path is a valid NUL-terminated string, `attr` is a valid mount_attr of
     // the size passed, and the descriptor is borrowed for the call.
-    let ret = unsafe { libc::syscall(libc::SYS_mount_setattr, fd.as_raw_fd(), c"".as_ptr(), flags as libc::c_uint, &mut attr as *mut MountAttr, std::mem::size_of::<MountAttr>()) };
-    check(ret, || format!("mount_setattr({}, set={set:#x}, clear={clear:#x}{})", fd_target(fd), if recursive { ", AT_RECURSIVE" } else { "" })).map(|_| ())
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            flags as libc::c_uint,
+            &mut attr as *mut MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    check(ret, || {
+        format!("mount_setattr({}, set={set:#x}, clear={clear:#x}{})", fd_target(fd), if recursive { ", AT_RECURSIVE" } else { "" })
+    })
+    .map(|_| ())
 }
 
 /// Makes the calling process's root the mount at `new_root` and detaches the old root
@@ -90,7 +113,8 @@ pub fn fd_target(fd: BorrowedFd<'_>) -> String {
 
 /// Opens a directory (O_PATH) to serve as a resolution root.
 pub fn open_dir(path: &Path) -> Result<OwnedFd> {
-    nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).op(|| format!("open({}, O_PATH|O_DIRECTORY)", path.display()))
+    nix::fcntl::open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+        .op(|| format!("open({}, O_PATH|O_DIRECTORY)", path.display()))
 }
 
 /// Opens `path` (absolute, any symlinks in it are the caller's) as an O_PATH descriptor.
@@ -117,7 +141,8 @@ pub enum Create {
 
 /// Checks that `path` is absolute and has no `..` or `.` components, and returns it relative.
 pub fn relative_clean(path: &Path) -> Result<PathBuf> {
-    let invalid = || Error::new(format!("path {}", path.display()), std::io::Error::other("must be absolute, without `.` or `..` components"));
+    let invalid =
+        || Error::new(format!("path {}", path.display()), std::io::Error::other("must be absolute, without `.` or `..` components"));
     if !path.is_absolute() {
         return Err(invalid());
     }
@@ -138,7 +163,9 @@ pub fn relative_clean(path: &Path) -> Result<PathBuf> {
 /// `create` says, each through the descriptor of its already-resolved parent.
 pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, create: Create) -> Result<OwnedFd> {
     let rel = relative_clean(path)?;
-    let how = || OpenHow::new().flags(OFlag::O_PATH | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let how = || {
+        OpenHow::new().flags(OFlag::O_PATH | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+    };
     let target = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel.clone() };
     match openat2(root, &target, how()) {
         Ok(fd) => return Ok(fd),
@@ -149,7 +176,13 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, create: Create) -> Result
     let name = rel.file_name().expect("a clean non-empty path has a last component");
     let made = match create {
         Create::Dir => mkdirat(&parent, name, Mode::from_bits_truncate(0o755)),
-        _ => openat(&parent, name, OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW, Mode::from_bits_truncate(0o644)).map(drop),
+        _ => openat(
+            &parent,
+            name,
+            OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+            Mode::from_bits_truncate(0o644),
+        )
+        .map(drop),
     };
     match made {
         // Someone else created it meanwhile: resolve it again below, in root.
@@ -159,9 +192,33 @@ pub fn open_in_root(root: BorrowedFd<'_>, path: &Path, create: Create) -> Result
     openat2(root, &rel, how()).op(|| format!("openat2({}, RESOLVE_IN_ROOT)", path.display()))
 }
 
+/// Reopens `resolved` (an absolute path the kernel gave for `held`, e.g. by [`fd_target`]) in
+/// the current mount namespace, refusing if it now leads anywhere but the inode `held` is.
+/// A descriptor opened in another mount namespace cannot be the source of a bind mount or
+/// an overlayfs layer here (both go through clone_private_mount's check_mnt), so init
+/// reopens what the parent checked, with no symlink followed on the way.
+pub fn reopen_same(held: BorrowedFd<'_>, resolved: &Path) -> Result<OwnedFd> {
+    let rel = relative_clean(resolved)?;
+    let root = open_dir(Path::new("/"))?;
+    let how = OpenHow::new()
+        .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let target = if rel.as_os_str().is_empty() { PathBuf::from(".") } else { rel };
+    let fd = openat2(&root, &target, how).op(|| format!("openat2({}, RESOLVE_NO_SYMLINKS)", resolved.display()))?;
+    match (fstat(held), fstat(&fd)) {
+        (Ok(a), Ok(b)) if a.st_dev == b.st_dev && a.st_ino == b.st_ino => Ok(fd),
+        _ => Err(Error::new(resolved.display().to_string(), std::io::Error::other("changed after it was checked; refusing to mount it"))),
+    }
+}
+
 /// Opens `name` relative to the directory `dir` for reading, never following a symlink.
 pub fn open_nofollow(dir: BorrowedFd<'_>, name: &Path) -> Result<OwnedFd> {
-    openat2(dir, name, OpenHow::new().flags(OFlag::O_PATH | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_BENEATH)).op(|| format!("openat2({}, RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH)", name.display()))
+    openat2(
+        dir,
+        name,
+        OpenHow::new().flags(OFlag::O_PATH | OFlag::O_CLOEXEC).resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_BENEATH),
+    )
+    .op(|| format!("openat2({}, RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH)", name.display()))
 }
 
 /// Creates a symlink `link` → `target` in the directory `dir` (existing links are kept).
@@ -174,7 +231,8 @@ pub fn symlink_in(dir: BorrowedFd<'_>, target: &str, link: &str) -> Result<()> {
 
 /// A C string for a path, for the calls that take one directly.
 pub fn c_path(path: &Path) -> Result<CString> {
-    CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| Error::new(format!("path {}", path.display()), std::io::Error::other("contains a NUL byte")))
+    CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::new(format!("path {}", path.display()), std::io::Error::other("contains a NUL byte")))
 }
 
 #[cfg(test)]

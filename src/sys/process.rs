@@ -53,7 +53,10 @@ pub fn thread_count() -> Result<usize> {
 pub fn clone_process(namespaces: u64) -> Result<Forked> {
     let threads = thread_count()?;
     if threads != 1 {
-        return Err(Error::new("clone3", std::io::Error::other(format!("the calling process has {threads} threads; it must be single-threaded"))));
+        return Err(Error::new(
+            "clone3",
+            std::io::Error::other(format!("the calling process has {threads} threads; it must be single-threaded")),
+        ));
     }
     let mut pidfd: RawFd = -1;
     let mut args = CloneArgs {
@@ -86,8 +89,21 @@ pub fn fork_process() -> Result<Forked> {
 /// cannot reach another process that reused the pid.
 pub fn pidfd_signal(pidfd: BorrowedFd<'_>, signal: Signal) -> Result<()> {
     // SAFETY: the descriptor is borrowed and open for the call; a null siginfo is allowed.
-    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal as libc::c_int, std::ptr::null::<libc::siginfo_t>(), 0) };
+    let ret = unsafe {
+        libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal as libc::c_int, std::ptr::null::<libc::siginfo_t>(), 0)
+    };
     check(ret, || format!("pidfd_send_signal({signal})")).map(|_| ())
+}
+
+/// A pidfd for an existing process (pidfd_open(2)). The caller must still check that `pid` is
+/// the process it means (e.g. by its start time, read after this call): a pid alone may have
+/// been reused.
+pub fn pidfd_open(pid: Pid) -> Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    let fd = check(ret, || format!("pidfd_open({pid})"))?;
+    // SAFETY: on success the kernel returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
 /// Waits for the process behind `pidfd` to exit and reaps it.

@@ -15,13 +15,17 @@ pub const MAX_INSNS: usize = 4096;
 /// The kernel requires no_new_privs or CAP_SYS_ADMIN in the caller's user namespace.
 pub fn install(program: &[sock_filter]) -> Result<()> {
     if program.is_empty() || program.len() > MAX_INSNS {
-        return Err(Error::new("seccomp(SECCOMP_SET_MODE_FILTER)", std::io::Error::other(format!("the program has {} instructions; the kernel accepts 1 to {MAX_INSNS}", program.len()))));
+        return Err(Error::new(
+            "seccomp(SECCOMP_SET_MODE_FILTER)",
+            std::io::Error::other(format!("the program has {} instructions; the kernel accepts 1 to {MAX_INSNS}", program.len())),
+        ));
     }
     let prog = libc::sock_fprog { len: program.len() as libc::c_ushort, filter: program.as_ptr() as *mut libc::sock_filter };
     // SAFETY: `prog` points at `program`, which outlives the call (the kernel copies it), and
     // seccompiler's sock_filter has the kernel's layout (u16 code, u8 jt, u8 jf, u32 k), as
     // libc's does.
-    let ret = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0 as libc::c_uint, &prog as *const libc::sock_fprog) };
+    let ret =
+        unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0 as libc::c_uint, &prog as *const libc::sock_fprog) };
     check(ret, || format!("seccomp(SECCOMP_SET_MODE_FILTER, {} instructions)", program.len())).map(|_| ())
 }
 

@@ -15,7 +15,8 @@ pub fn open_pty() -> Result<(OwnedFd, OwnedFd)> {
     grantpt(&master).op(|| "grantpt".into())?;
     unlockpt(&master).op(|| "unlockpt".into())?;
     let name = ptsname_r(&master).op(|| "ptsname".into())?;
-    let slave = nix::fcntl::open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty()).op(|| format!("open({name})"))?;
+    let slave = nix::fcntl::open(name.as_str(), OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC, Mode::empty())
+        .op(|| format!("open({name})"))?;
     Ok((master.into(), slave))
 }
 

@@ -7,10 +7,10 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::io::Read;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -55,7 +55,12 @@ pub fn probe_binary() -> &'static Path {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
         let tmp = dir.join(format!("sandbox_probe.{}.tmp", std::process::id()));
         let res = Command::new(cc).args(["-static", "-O2", "-Wall", "-o"]).arg(&tmp).arg(&src).output().expect("run cc");
-        assert!(res.status.success(), "cc -static {} failed (static libc comes with Debian's libc6-dev):\n{}", src.display(), String::from_utf8_lossy(&res.stderr));
+        assert!(
+            res.status.success(),
+            "cc -static {} failed (static libc comes with Debian's libc6-dev):\n{}",
+            src.display(),
+            String::from_utf8_lossy(&res.stderr)
+        );
         let out = dir.join("sandbox_probe");
         std::fs::rename(&tmp, &out).unwrap();
         out
@@ -89,7 +94,10 @@ impl Rootfs {
         std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777)).unwrap();
         std::fs::copy(busybox(), root.join("bin/busybox")).unwrap();
-        for applet in ["sh", "ls", "cat", "id", "echo", "sleep", "true", "false", "env", "pwd", "hostname", "test", "stat", "mount", "grep", "head", "kill", "stty"] {
+        for applet in [
+            "sh", "ls", "cat", "id", "echo", "sleep", "true", "false", "env", "pwd", "hostname", "test", "stat", "mount", "grep", "head",
+            "kill", "stty", "mknod",
+        ] {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
         }
         let probe = root.join(PROBE.trim_start_matches('/'));
@@ -98,7 +106,11 @@ impl Rootfs {
         std::fs::copy(probe_binary(), &suid).unwrap();
         nix::unistd::chown(&suid, Some(nix::unistd::Uid::from_raw(0)), Some(nix::unistd::Gid::from_raw(0))).unwrap();
         std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
-        std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\napp:x:1000:1000:app:/home:/bin/sh\n").unwrap();
+        std::fs::write(
+            root.join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\napp:x:1000:1000:app:/home:/bin/sh\n",
+        )
+        .unwrap();
         std::fs::write(root.join("etc/group"), "root:x:0:\nnogroup:x:65534:\napp:x:1000:\n").unwrap();
         std::fs::write(root.join("secret/file"), "secret\n").unwrap();
         std::fs::set_permissions(root.join("secret/file"), std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -191,7 +203,8 @@ where
 
 /// `palisade run --policy POLICY --rootfs ROOTFS [EXTRA…] -- PROBE CHECK…`.
 pub fn run_probe(rootfs: &Rootfs, policy: &str, extra: &[&str], check: &[&str]) -> Output {
-    let mut args: Vec<String> = vec!["run".into(), "--policy".into(), policy.into(), "--rootfs".into(), rootfs.path().display().to_string()];
+    let mut args: Vec<String> =
+        vec!["run".into(), "--policy".into(), policy.into(), "--rootfs".into(), rootfs.path().display().to_string()];
     args.extend(extra.iter().map(|s| s.to_string()));
     args.push("--".into());
     args.push(PROBE.into());
@@ -225,7 +238,12 @@ pub fn field<'a>(f: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> 
 
 /// Exit code, stdout and stderr for assertion messages.
 pub fn describe(out: &Output) -> String {
-    format!("exit {:?}\n--- stdout\n{}--- stderr\n{}", out.status.code(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// The workload's stderr: palisade's own `palisade: note:` lines (layers the host cannot
@@ -268,6 +286,13 @@ pub fn assert_no_leaks() {
         }
     }
     assert!(procs.is_empty(), "processes leaked: {procs:?}");
+
+    // The host's device nodes are untouched: the runtime builds /dev for the container, and a
+    // mistake in which root it works on would show up here first.
+    for dev in ["/dev/null", "/dev/zero", "/dev/urandom"] {
+        let meta = std::fs::symlink_metadata(dev).unwrap_or_else(|e| panic!("{dev}: {e}"));
+        assert!(std::os::unix::fs::FileTypeExt::is_char_device(&meta.file_type()), "the host's {dev} is no longer a character device");
+    }
 }
 
 fn find_named(dir: &Path, prefix: &str, depth: usize, out: &mut Vec<PathBuf>) {

@@ -18,9 +18,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::str::FromStr;
 
-use libseccomp::{
-    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
-};
+use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
 use seccompiler::sock_filter;
 use serde_json::{Map, Value};
 
@@ -64,11 +62,7 @@ pub struct OracleOptions<'a> {
 impl<'a> OracleOptions<'a> {
     /// Docker's defaults on `native_arch`: the default capability set, linear filter.
     pub fn docker_defaults(native_arch: &'a str) -> Self {
-        OracleOptions {
-            native_arch,
-            caps: DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect(),
-            binary_tree: false,
-        }
+        OracleOptions { native_arch, caps: DOCKER_DEFAULT_CAPS.iter().map(|c| c.to_string()).collect(), binary_tree: false }
     }
 }
 
@@ -88,11 +82,7 @@ fn arch_names(native_arch: &str) -> Result<ArchNames, String> {
         "s390x" => ("s390x", "SCMP_ARCH_S390X"),
         "riscv64" => ("riscv64", "SCMP_ARCH_RISCV64"),
         "loongarch64" | "loong64" => ("loongarch64", "SCMP_ARCH_LOONGARCH64"),
-        other => {
-            return Err(format!(
-                "native architecture `{other}` is not known to the oracle"
-            ))
-        }
+        other => return Err(format!("native architecture `{other}` is not known to the oracle")),
     };
     Ok(ArchNames { moby, scmp })
 }
@@ -103,12 +93,8 @@ pub fn compile_docker_profile(json: &str, opts: &OracleOptions<'_>) -> Vec<sock_
 }
 
 /// Compiles `json` with libseccomp as moby + runc would.
-pub fn try_compile_docker_profile(
-    json: &str,
-    opts: &OracleOptions<'_>,
-) -> Result<Vec<sock_filter>, String> {
-    let profile: Value =
-        serde_json::from_str(json).map_err(|e| format!("profile is not JSON: {e}"))?;
+pub fn try_compile_docker_profile(json: &str, opts: &OracleOptions<'_>) -> Result<Vec<sock_filter>, String> {
+    let profile: Value = serde_json::from_str(json).map_err(|e| format!("profile is not JSON: {e}"))?;
     let profile = profile.as_object().ok_or("profile is not a JSON object")?;
     let native = arch_names(opts.native_arch)?;
     let caps: Vec<String> = opts
@@ -172,12 +158,7 @@ pub fn try_compile_docker_profile(
             });
         }
         for name in names {
-            rules.push(Rule {
-                name,
-                action: action.to_string(),
-                errno_ret,
-                args: args.clone(),
-            });
+            rules.push(Rule { name, action: action.to_string(), errno_ret, args: args.clone() });
         }
     }
 
@@ -193,10 +174,8 @@ pub fn try_compile_docker_profile(
     if target != host {
         // Stand in for the other machine: its arch first, then drop ours. libseccomp
         // translates rule syscall numbers by name, so resolving on the host stays right.
-        ctx.add_arch(target)
-            .map_err(|e| format!("adding {}: {e}", native.scmp))?;
-        ctx.remove_arch(host)
-            .map_err(|e| format!("removing host arch: {e}"))?;
+        ctx.add_arch(target).map_err(|e| format!("adding {}: {e}", native.scmp))?;
+        ctx.remove_arch(host).map_err(|e| format!("removing host arch: {e}"))?;
     }
     for name in &arches {
         // Only the architectures this libseccomp knows (the crate's names; 2.5.4 lacks
@@ -211,11 +190,9 @@ pub fn try_compile_docker_profile(
         }
     }
     if opts.binary_tree {
-        ctx.set_ctl_optimize(2)
-            .map_err(|e| format!("SCMP_FLTATR_CTL_OPTIMIZE: {e}"))?;
+        ctx.set_ctl_optimize(2).map_err(|e| format!("SCMP_FLTATR_CTL_OPTIMIZE: {e}"))?;
     }
-    ctx.set_ctl_nnp(false)
-        .map_err(|e| format!("SCMP_FLTATR_CTL_NNP: {e}"))?;
+    ctx.set_ctl_nnp(false).map_err(|e| format!("SCMP_FLTATR_CTL_NNP: {e}"))?;
     for rule in &rules {
         add_rule(&mut ctx, rule, default)?;
     }
@@ -273,13 +250,8 @@ fn selected(call: &Map<String, Value>, moby_arch: &str, caps: &[String]) -> Resu
 /// `minKernel` ("4.8", "5.10.0-rc1") against [`ASSUMED_KERNEL`], by major.minor.
 fn kernel_at_least(v: &str) -> Result<bool, String> {
     let mut parts = v.split(['.', '-']);
-    let mut num = || -> Result<u32, String> {
-        parts
-            .next()
-            .unwrap_or("0")
-            .parse()
-            .map_err(|_| format!("minKernel `{v}` is not a kernel version"))
-    };
+    let mut num =
+        || -> Result<u32, String> { parts.next().unwrap_or("0").parse().map_err(|_| format!("minKernel `{v}` is not a kernel version")) };
     let (major, minor) = (num()?, num()?);
     Ok((major, minor) <= ASSUMED_KERNEL)
 }
@@ -329,8 +301,7 @@ fn add_rule(ctx: &mut ScmpFilterContext, rule: &Rule, default: ScmpAction) -> Re
     let Ok(syscall) = ScmpSyscall::from_name(&rule.name) else {
         return Ok(());
     };
-    let ctx_err =
-        |e: libseccomp::error::SeccompError| format!("adding rule for `{}`: {e}", rule.name);
+    let ctx_err = |e: libseccomp::error::SeccompError| format!("adding rule for `{}`: {e}", rule.name);
     if rule.args.is_empty() {
         ctx.add_rule(action, syscall).map_err(ctx_err)?;
         return Ok(());
@@ -339,17 +310,12 @@ fn add_rule(ctx: &mut ScmpFilterContext, rule: &Rule, default: ScmpAction) -> Re
     let mut conds = Vec::new();
     for arg in &rule.args {
         if arg.index > 5 {
-            return Err(format!(
-                "`{}`: argument index {} is out of range",
-                rule.name, arg.index
-            ));
+            return Err(format!("`{}`: argument index {} is out of range", rule.name, arg.index));
         }
         per_index[arg.index as usize] += 1;
         // MASKED_EQ: value is the mask, valueTwo the datum (libseccomp's datum_a/datum_b).
         let cond = match compare_op(&arg.op, arg.value)? {
-            op @ ScmpCompareOp::MaskedEqual(_) => {
-                ScmpArgCompare::new(arg.index as u32, op, arg.value_two)
-            }
+            op @ ScmpCompareOp::MaskedEqual(_) => ScmpArgCompare::new(arg.index as u32, op, arg.value_two),
             op => ScmpArgCompare::new(arg.index as u32, op, arg.value),
         };
         conds.push(cond);
@@ -357,13 +323,11 @@ fn add_rule(ctx: &mut ScmpFilterContext, rule: &Rule, default: ScmpAction) -> Re
     if per_index.iter().any(|&n| n > 1) {
         // runc's "old behaviour": two conditions on one argument become separate rules (OR).
         for cond in conds {
-            ctx.add_rule_conditional(action, syscall, &[cond])
-                .map_err(ctx_err)?;
+            ctx.add_rule_conditional(action, syscall, &[cond]).map_err(ctx_err)?;
         }
     } else {
         // Conditions on distinct arguments are ANDed in one rule.
-        ctx.add_rule_conditional(action, syscall, &conds)
-            .map_err(ctx_err)?;
+        ctx.add_rule_conditional(action, syscall, &conds).map_err(ctx_err)?;
     }
     Ok(())
 }
@@ -372,17 +336,11 @@ fn add_rule(ctx: &mut ScmpFilterContext, rule: &Rule, default: ScmpAction) -> Re
 /// records in the host's byte order (little-endian here).
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<sock_filter>, String> {
     let mut file = tempfile::tempfile().map_err(|e| format!("temporary file: {e}"))?;
-    ctx.export_bpf(&file)
-        .map_err(|e| format!("seccomp_export_bpf: {e}"))?;
+    ctx.export_bpf(&file).map_err(|e| format!("seccomp_export_bpf: {e}"))?;
     let mut bytes = Vec::new();
-    file.seek(SeekFrom::Start(0))
-        .and_then(|_| file.read_to_end(&mut bytes))
-        .map_err(|e| format!("reading the exported BPF: {e}"))?;
+    file.seek(SeekFrom::Start(0)).and_then(|_| file.read_to_end(&mut bytes)).map_err(|e| format!("reading the exported BPF: {e}"))?;
     if bytes.len() % 8 != 0 {
-        return Err(format!(
-            "exported BPF is {} bytes, not a whole number of instructions",
-            bytes.len()
-        ));
+        return Err(format!("exported BPF is {} bytes, not a whole number of instructions", bytes.len()));
     }
     Ok(bytes
         .chunks_exact(8)
@@ -399,61 +357,30 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<sock_filter>, String> {
 // match preferred), and null is the same as absent. ---
 
 fn field<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    obj.get(key)
-        .or_else(|| {
-            obj.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(key))
-                .map(|(_, v)| v)
-        })
-        .filter(|v| !v.is_null())
+    obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)).filter(|v| !v.is_null())
 }
 
 fn opt_str<'v>(obj: &'v Map<String, Value>, key: &str) -> Result<Option<&'v str>, String> {
-    field(obj, key)
-        .map(|v| v.as_str().ok_or_else(|| format!("`{key}` is not a string")))
-        .transpose()
+    field(obj, key).map(|v| v.as_str().ok_or_else(|| format!("`{key}` is not a string"))).transpose()
 }
 
 fn opt_u64(obj: &Map<String, Value>, key: &str) -> Result<Option<u64>, String> {
-    field(obj, key)
-        .map(|v| {
-            v.as_u64()
-                .ok_or_else(|| format!("`{key}` is not an unsigned integer"))
-        })
-        .transpose()
+    field(obj, key).map(|v| v.as_u64().ok_or_else(|| format!("`{key}` is not an unsigned integer"))).transpose()
 }
 
 fn opt_array<'v>(obj: &'v Map<String, Value>, key: &str) -> Result<&'v [Value], String> {
     match field(obj, key) {
         None => Ok(&[]),
-        Some(v) => v
-            .as_array()
-            .map(Vec::as_slice)
-            .ok_or_else(|| format!("`{key}` is not an array")),
+        Some(v) => v.as_array().map(Vec::as_slice).ok_or_else(|| format!("`{key}` is not an array")),
     }
 }
 
-fn opt_object<'v>(
-    obj: &'v Map<String, Value>,
-    key: &str,
-) -> Result<Option<&'v Map<String, Value>>, String> {
-    field(obj, key)
-        .map(|v| {
-            v.as_object()
-                .ok_or_else(|| format!("`{key}` is not an object"))
-        })
-        .transpose()
+fn opt_object<'v>(obj: &'v Map<String, Value>, key: &str) -> Result<Option<&'v Map<String, Value>>, String> {
+    field(obj, key).map(|v| v.as_object().ok_or_else(|| format!("`{key}` is not an object"))).transpose()
 }
 
 fn string_list(obj: &Map<String, Value>, key: &str) -> Result<Vec<String>, String> {
-    opt_array(obj, key)?
-        .iter()
-        .map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| format!("`{key}` has a non-string entry"))
-        })
-        .collect()
+    opt_array(obj, key)?.iter().map(|v| v.as_str().map(str::to_string).ok_or_else(|| format!("`{key}` has a non-string entry"))).collect()
 }
 
 /// libseccomp's name for one of palisade's architectures.

@@ -63,22 +63,46 @@ pub fn cpu_quota(cores: f64) -> (u64, u64) {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("create cgroup {}: {source}{}", path.display(), hint(source))]
-    Create { path: PathBuf, #[source] source: io::Error },
+    Create {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("write `{value}` to {}: {source}", path.display())]
-    Write { path: PathBuf, value: String, #[source] source: io::Error },
+    Write {
+        path: PathBuf,
+        value: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("move process {pid} into {}: {source}", path.display())]
-    Join { pid: i32, path: PathBuf, #[source] source: io::Error },
+    Join {
+        pid: i32,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("remove cgroup {}: {source}", path.display())]
-    Remove { path: PathBuf, #[source] source: io::Error },
+    Remove {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
     #[error("the policy limits {controller}, but no cgroup hierarchy on this host has the {controller} controller ({detail})")]
     NoController { controller: &'static str, detail: String },
     #[error("read {}: {source}", path.display())]
-    Read { path: PathBuf, #[source] source: io::Error },
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 fn hint(e: &io::Error) -> &'static str {
     match e.kind() {
-        io::ErrorKind::PermissionDenied => " (resource limits need a cgroup palisade may create: run as root, or use a policy without [resources])",
+        io::ErrorKind::PermissionDenied => {
+            " (resource limits need a cgroup palisade may create: run as root, or use a policy without [resources])"
+        }
         io::ErrorKind::ReadOnlyFilesystem => " (the cgroup filesystem is read-only here)",
         _ => "",
     }
@@ -258,7 +282,9 @@ impl Mounts {
                 }
                 "cgroup" => {
                     for opt in options.split(',') {
-                        if ["memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer"].contains(&opt) && !m.v1.iter().any(|(c, _)| c == opt) {
+                        if ["memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer"].contains(&opt)
+                            && !m.v1.iter().any(|(c, _)| c == opt)
+                        {
                             m.v1.push((opt.to_string(), PathBuf::from(point)));
                         }
                     }

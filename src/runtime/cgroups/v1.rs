@@ -7,7 +7,11 @@ use std::path::PathBuf;
 /// directories made so far are removed if a later step fails (the `Cgroup` is dropped).
 pub fn create(fs: &'static dyn Fs, mounts: &[(String, PathBuf)], name: &str, limits: &Limits) -> Result<Cgroup, Error> {
     let mount = |ctl: &'static str| {
-        mounts.iter().find(|(c, _)| c == ctl).map(|(_, p)| p.clone()).ok_or(Error::NoController { controller: ctl, detail: "no cgroup v1 hierarchy has it".into() })
+        mounts
+            .iter()
+            .find(|(c, _)| c == ctl)
+            .map(|(_, p)| p.clone())
+            .ok_or(Error::NoController { controller: ctl, detail: "no cgroup v1 hierarchy has it".into() })
     };
     let mut cg = Cgroup::empty(fs);
     if let Some(bytes) = limits.memory_bytes {

@@ -11,7 +11,10 @@ pub fn create(fs: &'static dyn Fs, root: &Path, name: &str, limits: &Limits) -> 
     let needed = limits.controllers();
     for ctl in &needed {
         if !available.split_whitespace().any(|a| a == *ctl) {
-            return Err(Error::NoController { controller: ctl, detail: format!("{} lists `{}`", available_path.display(), available.trim()) });
+            return Err(Error::NoController {
+                controller: ctl,
+                detail: format!("{} lists `{}`", available_path.display(), available.trim()),
+            });
         }
     }
     let mut cg = Cgroup::empty(fs);
@@ -135,7 +138,8 @@ mod tests {
     #[test]
     fn a_missing_controller_is_an_error_and_nothing_is_left() {
         let root = fake_root("cpu pids");
-        let err = create(&FakeKernel, root.path(), "palisade-t3", &Limits { memory_bytes: Some(1 << 20), ..Limits::default() }).unwrap_err();
+        let err =
+            create(&FakeKernel, root.path(), "palisade-t3", &Limits { memory_bytes: Some(1 << 20), ..Limits::default() }).unwrap_err();
         assert!(err.to_string().contains("memory controller"), "{err}");
         assert!(!root.path().join("palisade-t3").exists());
     }

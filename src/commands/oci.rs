@@ -1,0 +1,461 @@
+//! `palisade oci VERB`: the OCI runtime verbs over [`crate::oci`] and the runtime core.
+//!
+//! `create` forks a monitor (its own session) that runs the container with a start gate and
+//! stays its parent: it owns the cgroups and removes them when init exits. `create` returns
+//! once the workload waits at the gate (`created`); `start` opens the gate by writing a byte
+//! into `exec.fifo` and removes it (`running`).
+
+use crate::cli::oci::{CreateArgs, LogFormat, OciArgs, OciCommand, PsFormat};
+use crate::compile::Plan;
+use crate::oci::config;
+use crate::oci::state::{ProcessId, Record, Status, Store};
+use crate::runtime::launch::Hooks;
+use crate::runtime::{self, Layer, RunError};
+use crate::sys::{self, process::Forked};
+use anyhow::{bail, Context};
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Runs one verb; errors are reported once, here, to stderr and to `--log`.
+pub fn run(args: OciArgs) -> anyhow::Result<i32> {
+    let result = dispatch(&args);
+    match result {
+        Ok(code) => Ok(code),
+        Err(e) => {
+            let message = format!("{e:#}");
+            eprintln!("palisade oci: {message}");
+            if let Some(path) = &args.log {
+                log_error(path, args.log_format, &message);
+            }
+            Ok(1)
+        }
+    }
+}
+
+fn dispatch(args: &OciArgs) -> anyhow::Result<i32> {
+    if args.systemd_cgroup {
+        bail!("--systemd-cgroup is not supported: palisade manages cgroupfs directly (there is no systemd here to delegate to)");
+    }
+    if args.rootless.is_some() {
+        bail!("--rootless is not supported: palisade decides rootless mode from the caller's uid");
+    }
+    if args.criu.is_some() {
+        bail!("--criu is not supported: palisade does not checkpoint containers");
+    }
+    let store = Store::new(args.root.clone());
+    match &args.command {
+        OciCommand::Create(a) => create(&store, a).map(|()| 0),
+        OciCommand::Start { id } => start(&store, id).map(|()| 0),
+        OciCommand::State { id } => state(&store, id).map(|()| 0),
+        OciCommand::Kill { all, id, signal } => kill(&store, id, signal, *all).map(|()| 0),
+        OciCommand::Delete { force, id } => delete(&store, id, *force).map(|()| 0),
+        OciCommand::Ps { format, id } => ps(&store, id, *format).map(|()| 0),
+        OciCommand::Run(a) => {
+            if a.detach {
+                bail!("run --detach is not supported: use create and start");
+            }
+            run_foreground(&store, &a.create)
+        }
+        OciCommand::Features => {
+            println!("{}", serde_json::to_string_pretty(&features())?);
+            Ok(0)
+        }
+        OciCommand::Spec { bundle } => {
+            let path = bundle.join("config.json");
+            if path.exists() {
+                bail!("{} exists; remove it first", path.display());
+            }
+            super::compile::write_atomic(&path, serde_json::to_string_pretty(&config::default_spec())?.as_bytes())?;
+            Ok(0)
+        }
+    }
+}
+
+/// Everything `create` and `run` need before a process exists.
+struct Prepared {
+    plan: Plan,
+    spec: runtime::RunSpec,
+    record: Record,
+}
+
+fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prepared> {
+    if a.policy.is_some() {
+        bail!("--policy is not implemented yet");
+    }
+    store.dir(&a.id)?;
+    let bundle = std::fs::canonicalize(&a.bundle).with_context(|| format!("bundle {}", a.bundle.display()))?;
+    let t = config::load(&bundle, &a.id)?;
+    let policy = crate::policy::load_str(&format!("oci-{}", a.id), &t.policy).map_err(|d| {
+        anyhow::anyhow!("{}: the translated policy does not validate:\n{}", bundle.join("config.json").display(), d.render())
+    })?;
+    let plan = Plan::new(policy)?;
+    // As runc: a detached terminal needs somewhere to send its master, and a socket without
+    // a terminal is a mistake.
+    match (t.spec.tty, a.console_socket.is_some(), detached) {
+        (true, false, true) => bail!("process.terminal is true: create needs --console-socket to hand the terminal to"),
+        (false, true, _) => bail!("--console-socket given, but process.terminal is false in {}", bundle.join("config.json").display()),
+        (_, true, false) => bail!("--console-socket is only supported by create"),
+        _ => {}
+    }
+    let record = Record {
+        id: a.id.clone(),
+        bundle,
+        status: Status::Creating,
+        init: None,
+        monitor: ProcessId::of(std::process::id() as i32),
+        created: rfc3339_now(),
+        annotations: t.annotations,
+    };
+    Ok(Prepared { plan, spec: t.spec, record })
+}
+
+fn create(store: &Store, a: &CreateArgs) -> anyhow::Result<()> {
+    let p = prepare(store, a, true)?;
+    store.register(&store.lock()?, &p.record)?;
+    match create_registered(store, a, p) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            // Nothing runs (the monitor is reaped): the container never existed.
+            if let Err(rm) = store.remove(&store.lock()?, &a.id) {
+                eprintln!("palisade oci: cleanup: {rm}");
+            }
+            Err(e)
+        }
+    }
+}
+
+fn create_registered(store: &Store, a: &CreateArgs, p: Prepared) -> anyhow::Result<()> {
+    let fifo = store.fifo(&a.id)?;
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).with_context(|| format!("mkfifo {}", fifo.display()))?;
+    // Read-write: opening does not block, and init's read blocks until `start` writes
+    // (with no writer left a FIFO read would return end-of-file at once).
+    let gate: OwnedFd =
+        std::fs::File::options().read(true).write(true).open(&fifo).with_context(|| format!("open {}", fifo.display()))?.into();
+    // Close-on-exec, and read once rather than to end-of-file: init and the workload are
+    // forked from the monitor and hold copies of the write end until the workload's execve.
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe2")?;
+    match sys::process::fork_process()? {
+        Forked::Child => {
+            drop(ready_r);
+            monitor(store, a, p, gate, ready_w)
+        }
+        Forked::Parent { pidfd, .. } => {
+            drop((ready_w, gate));
+            // One write of at most PIPE_BUF bytes arrives whole (pipe(7)); a longer error may
+            // be cut, which only shortens the message.
+            let (mut buf, mut answer_pipe) = (vec![0u8; 4096], std::fs::File::from(ready_r));
+            let n = loop {
+                match answer_pipe.read(&mut buf) {
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    other => break other.context("reading the monitor's answer")?,
+                }
+            };
+            let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if answer == "ok" {
+                return Ok(());
+            }
+            // The monitor failed and exits; reap it so nothing is left.
+            sys::process::pidfd_wait(pidfd.as_fd())?;
+            if answer.is_empty() {
+                bail!("container `{}`: the monitor exited during create without saying why", a.id);
+            }
+            bail!("container `{}`: {answer}", a.id)
+        }
+    }
+}
+
+/// The monitor: a session of its own (a terminal hangup of the caller does not reach it),
+/// runs the container and says `ok` (or the error) on `ready` once it is created.
+fn monitor(store: &Store, a: &CreateArgs, p: Prepared, gate: OwnedFd, ready: OwnedFd) -> ! {
+    let mut ready = Some(std::fs::File::from(ready));
+    let result = sys::process::new_session().map_err(|source| RunError::Sys { layer: Layer::Init, source }).and_then(|()| {
+        let mut on_ready = |pid| {
+            record_init(store, &a.id, pid, Status::Created, a.pid_file.as_deref())?;
+            let mut w = ready.take().expect("ready once");
+            w.write_all(b"ok").map_err(|e| start_err(format!("answering create: {e}")))
+        };
+        let mut on_console = |master: OwnedFd| send_console(a.console_socket.as_deref().expect("checked in prepare"), master);
+        let on_console: Option<&mut dyn FnMut(OwnedFd) -> Result<(), RunError>> =
+            if a.console_socket.is_some() { Some(&mut on_console) } else { None };
+        runtime::launch::run_gated(&p.plan, &p.spec, Hooks { gate: Some(gate), on_ready: &mut on_ready, on_console })
+    });
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => {
+            match ready.take() {
+                Some(mut w) => {
+                    let text: String = e.to_string().chars().take(1000).collect();
+                    if w.write_all(text.as_bytes()).is_err() {
+                        eprintln!("palisade oci: container `{}`: {e}", a.id);
+                    }
+                }
+                None => eprintln!("palisade oci: container `{}`: {e}", a.id),
+            }
+            e.exit_code()
+        }
+    };
+    sys::process::exit_now(code)
+}
+
+/// Hands the pty master to `--console-socket` as runc does: one message over a connected
+/// AF_UNIX stream socket, the descriptor as SCM_RIGHTS and a file name as the payload
+/// (go-runc's console receiver reads both).
+fn send_console(socket: &Path, master: OwnedFd) -> Result<(), RunError> {
+    let stream = std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| RunError::Sys { layer: Layer::Terminal, source: sys::Error::new(format!("connect {}", socket.display()), e) })?;
+    sys::socket::send(stream.as_fd(), b"/dev/ptmx", Some(master.as_fd())).map_err(|source| RunError::Sys { layer: Layer::Terminal, source })
+}
+
+fn start_err(message: String) -> RunError {
+    RunError::Start { layer: Layer::Init, message }
+}
+
+/// Records init (pid and start time) and writes the pid file, atomically.
+fn record_init(store: &Store, id: &str, pid: Pid, status: Status, pid_file: Option<&Path>) -> Result<(), RunError> {
+    let init = ProcessId::of(pid.as_raw()).ok_or_else(|| start_err(format!("init (pid {pid}) is gone")))?;
+    let save = || -> anyhow::Result<()> {
+        let lock = store.lock()?;
+        let mut record = store.load(id)?;
+        record.init = Some(init);
+        record.status = status;
+        record.monitor = ProcessId::of(std::process::id() as i32);
+        store.save(&lock, &record)?;
+        if let Some(path) = pid_file {
+            super::compile::write_atomic(path, pid.to_string().as_bytes())?;
+        }
+        Ok(())
+    };
+    save().map_err(|e| start_err(format!("recording the container: {e:#}")))
+}
+
+fn start(store: &Store, id: &str) -> anyhow::Result<()> {
+    let lock = store.lock()?;
+    let mut record = store.load(id)?;
+    let status = store.status(&record);
+    if status != Status::Created {
+        bail!("container `{id}` is {}, not created: only a created container can be started", status.name());
+    }
+    let fifo = store.fifo(id)?;
+    let mut f = std::fs::File::options()
+        .write(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&fifo)
+        .with_context(|| format!("open {}", fifo.display()))?;
+    f.write_all(b"0").with_context(|| format!("write {}", fifo.display()))?;
+    std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
+    record.status = Status::Running;
+    store.save(&lock, &record)?;
+    Ok(())
+}
+
+fn state(store: &Store, id: &str) -> anyhow::Result<()> {
+    let record = store.load(id)?;
+    let status = store.status(&record);
+    let pid = match status {
+        Status::Created | Status::Running => record.init.map(|i| i.pid).unwrap_or(0),
+        _ => 0,
+    };
+    let out = serde_json::json!({
+        "ociVersion": "1.0.2",
+        "id": record.id,
+        "status": status.name(),
+        "pid": pid,
+        "bundle": record.bundle,
+        "annotations": record.annotations,
+        "created": record.created,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// `SIGTERM`, `TERM`, `term` or `15`.
+pub fn parse_signal(text: &str) -> anyhow::Result<Signal> {
+    if let Ok(n) = text.parse::<i32>() {
+        return Signal::try_from(n).map_err(|_| anyhow::anyhow!("signal {n}: not a signal palisade can send (1-31)"));
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse().map_err(|_| anyhow::anyhow!("`{text}` is not a signal name or number"))
+}
+
+/// Signals a recorded process through a pidfd, after checking (with the pidfd open) that
+/// the pid still names that process.
+fn signal_process(p: ProcessId, signal: Signal) -> anyhow::Result<bool> {
+    let Ok(fd) = sys::process::pidfd_open(Pid::from_raw(p.pid)) else { return Ok(false) };
+    if !p.alive() {
+        return Ok(false);
+    }
+    sys::process::pidfd_signal(fd.as_fd(), signal)?;
+    Ok(true)
+}
+
+/// init of a container that has one (created or running).
+fn live_init(store: &Store, id: &str) -> anyhow::Result<ProcessId> {
+    let record = store.load(id)?;
+    let status = store.status(&record);
+    match (status, record.init) {
+        (Status::Created | Status::Running, Some(init)) => Ok(init),
+        _ => bail!("container `{id}` is {}: it has no process", status.name()),
+    }
+}
+
+/// Every process in init's pid namespace but init (the container has its own pid namespace,
+/// so this is exactly its processes), as host pids.
+fn members(init: ProcessId) -> anyhow::Result<Vec<ProcessId>> {
+    let ns = std::fs::read_link(format!("/proc/{}/ns/pid", init.pid)).context("reading init's pid namespace")?;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        if pid == init.pid || std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok().as_ref() != Some(&ns) {
+            continue;
+        }
+        found.extend(ProcessId::of(pid));
+    }
+    Ok(found)
+}
+
+fn ps(store: &Store, id: &str, format: PsFormat) -> anyhow::Result<()> {
+    let init = live_init(store, id)?;
+    let mut all = vec![init];
+    all.extend(members(init)?);
+    match format {
+        PsFormat::Json => println!("{}", serde_json::to_string(&all.iter().map(|p| p.pid).collect::<Vec<_>>())?),
+        PsFormat::Table => {
+            println!("PID\tCMD");
+            for p in all {
+                let cmd = std::fs::read(format!("/proc/{}/cmdline", p.pid)).unwrap_or_default();
+                let cmd: Vec<String> =
+                    cmd.split(|b| *b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                println!("{}\t{}", p.pid, cmd.join(" "));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn kill(store: &Store, id: &str, signal: &str, all: bool) -> anyhow::Result<()> {
+    let signal = parse_signal(signal)?;
+    let init = live_init(store, id)?;
+    if all {
+        // Every process of the container; init last, because its exit kills the rest.
+        for p in members(init)? {
+            signal_process(p, signal)?;
+        }
+    }
+    if !signal_process(init, signal)? {
+        bail!("container `{id}` is stopped: it has no process to signal");
+    }
+    Ok(())
+}
+
+fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
+    let lock = store.lock()?;
+    let record = store.load(id)?;
+    let status = store.status(&record);
+    if status != Status::Stopped {
+        if !force {
+            bail!("container `{id}` is {}: only a stopped container can be deleted (or use --force)", status.name());
+        }
+        // SIGKILL to a pid namespace's init kills every process in it (pid_namespaces(7)).
+        let target = record.init.or(record.monitor).context("no process recorded")?;
+        signal_process(target, Signal::SIGKILL)?;
+    }
+    // The monitor removes the cgroups once init is gone: wait for it, so that nothing of the
+    // container remains when delete returns.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while record.init.is_some_and(|p| p.alive()) || record.monitor.is_some_and(|p| p.alive() && p.pid != std::process::id() as i32) {
+        if Instant::now() > deadline {
+            bail!("container `{id}`: its processes did not exit within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    store.remove(&lock, id)?;
+    Ok(())
+}
+
+/// `run`: create and start in the foreground (no gate, no monitor of its own: this process
+/// is the monitor), then delete; exits with the container's status.
+fn run_foreground(store: &Store, a: &CreateArgs) -> anyhow::Result<i32> {
+    let p = prepare(store, a, false)?;
+    store.register(&store.lock()?, &p.record)?;
+    let mut on_ready = |pid| record_init(store, &a.id, pid, Status::Running, a.pid_file.as_deref());
+    let result = runtime::launch::run_gated(&p.plan, &p.spec, Hooks { gate: None, on_ready: &mut on_ready, on_console: None });
+    store.remove(&store.lock()?, &a.id)?;
+    match result {
+        Ok(code) => Ok(code),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("container `{}`", a.id))),
+    }
+}
+
+/// runtime-spec features.md: what this runtime can be asked for.
+fn features() -> serde_json::Value {
+    serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": "1.1.0",
+        "hooks": [],
+        "mountOptions": ["bind", "rbind", "ro", "rw", "private", "rprivate", "nosuid", "nodev", "noexec"],
+        "linux": {
+            "namespaces": ["pid", "mount", "ipc", "uts", "network", "cgroup"],
+            "capabilities": caps::all().iter().map(|c| c.to_string()).collect::<std::collections::BTreeSet<_>>(),
+            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
+            "seccomp": {"enabled": true, "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_LOG"], "operators": ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"]},
+            "apparmor": {"enabled": false},
+            "selinux": {"enabled": false}
+        },
+        "annotations": {"org.palisade.oci.unsupported": "hooks, user namespaces, sysctl, devices, cgroupsPath, joining namespaces"}
+    })
+}
+
+/// Appends an error to `--log` as runc does (containerd reads the last JSON line).
+fn log_error(path: &PathBuf, format: LogFormat, message: &str) {
+    let line = match format {
+        LogFormat::Json => serde_json::json!({"level": "error", "msg": message, "time": rfc3339_now()}).to_string(),
+        LogFormat::Text => format!("time=\"{}\" level=error msg={:?}", rfc3339_now(), message),
+    };
+    let written = std::fs::File::options().create(true).append(true).open(path).and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = written {
+        eprintln!("palisade oci: writing log {}: {e}", path.display());
+    }
+}
+
+/// The current UTC time as RFC 3339 (civil-from-days, H. Hinnant's algorithm).
+fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_by_name_and_number() {
+        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
+        assert_eq!(parse_signal("SIGTERM").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("hup").unwrap(), Signal::SIGHUP);
+        assert!(parse_signal("SIGNOPE").is_err());
+        assert!(parse_signal("64").is_err());
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        let t = rfc3339_now();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z'), "{t}");
+    }
+}

@@ -1,0 +1,242 @@
+//! Per-container state under `--root` (default /run/palisade-oci):
+//!
+//! ```text
+//! ROOT/lock            flock(2): held across every read-modify-write of any container
+//! ROOT/ID/state.json   the record below, replaced atomically (temp + fsync + rename)
+//! ROOT/ID/exec.fifo    exists while the container is `created`: init waits on it
+//! ```
+//!
+//! The status is derived, never trusted from the file alone (runtime-spec runtime.md,
+//! "State"): a recorded pid is alive only if /proc/PID/stat still shows the start time
+//! recorded with it, so a recycled pid reads `stopped`.
+
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The runtime-spec's container statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Stopped,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// A process named by pid and start time (field 22 of /proc/PID/stat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessId {
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+impl ProcessId {
+    /// The process `pid` as it is now.
+    pub fn of(pid: i32) -> Option<ProcessId> {
+        Some(ProcessId { pid, start_time: start_time(pid)? })
+    }
+
+    /// Whether this very process is still alive (not exited, not a zombie).
+    pub fn alive(&self) -> bool {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)) else { return false };
+        let Some((_, rest)) = stat.rsplit_once(')') else { return false };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // fields[0] is field 3 (state); field 22 (starttime) is fields[19].
+        fields.first().is_some_and(|s| *s != "Z" && *s != "X") && fields.get(19).and_then(|t| t.parse().ok()) == Some(self.start_time)
+    }
+}
+
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// What is persisted about one container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub bundle: PathBuf,
+    /// Recorded status; [`Record::status`] gives the real one.
+    pub status: Status,
+    /// The container's init (pid 1 of its namespace), once it exists.
+    pub init: Option<ProcessId>,
+    /// palisade's monitor process, which owns the cgroups and cleans up after init.
+    pub monitor: Option<ProcessId>,
+    pub created: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// State errors, naming the container.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("container `{0}` does not exist")]
+    NotFound(String),
+    #[error("container `{0}` already exists")]
+    Exists(String),
+    #[error("`{0}` is not a valid container id (letters, digits, `_`, `-`, `.`, not starting with `.`)")]
+    BadId(String),
+    #[error("{op} {}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: corrupt state", path.display())]
+    Corrupt {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
+    move |source| StateError::Io { op, path: path.to_path_buf(), source }
+}
+
+/// The state directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub root: PathBuf,
+}
+
+/// The store's lock, held until dropped.
+pub struct Lock(#[allow(dead_code)] Flock<File>);
+
+impl Store {
+    pub fn new(root: PathBuf) -> Store {
+        Store { root }
+    }
+
+    /// Takes the store-wide lock (blocking).
+    pub fn lock(&self) -> Result<Lock, StateError> {
+        std::fs::create_dir_all(&self.root).map_err(io("create", &self.root))?;
+        let path = self.root.join("lock");
+        let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(io("open", &path))?;
+        let lock = Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| StateError::Io { op: "flock", path, source: e.into() })?;
+        Ok(Lock(lock))
+    }
+
+    /// A container's directory; the id is checked not to escape the store.
+    pub fn dir(&self, id: &str) -> Result<PathBuf, StateError> {
+        let ok = !id.is_empty()
+            && !id.starts_with('.')
+            && id.len() <= 1024
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+        if !ok {
+            return Err(StateError::BadId(id.to_string()));
+        }
+        Ok(self.root.join(id))
+    }
+
+    pub fn fifo(&self, id: &str) -> Result<PathBuf, StateError> {
+        Ok(self.dir(id)?.join("exec.fifo"))
+    }
+
+    /// Registers a new container (under the lock): its directory must not exist yet.
+    pub fn register(&self, _lock: &Lock, record: &Record) -> Result<(), StateError> {
+        let dir = self.dir(&record.id)?;
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(StateError::Exists(record.id.clone())),
+            Err(e) => return Err(io("create", &dir)(e)),
+        }
+        self.save(_lock, record)
+    }
+
+    /// Replaces a container's record atomically: a reader sees the old or the new file,
+    /// never half of one, even across a crash (rename(2) after fsync).
+    pub fn save(&self, _lock: &Lock, record: &Record) -> Result<(), StateError> {
+        let dir = self.dir(&record.id)?;
+        let tmp = dir.join("state.json.tmp");
+        let path = dir.join("state.json");
+        let mut f = File::create(&tmp).map_err(io("create", &tmp))?;
+        f.write_all(&serde_json::to_vec_pretty(record).expect("records serialize")).map_err(io("write", &tmp))?;
+        f.sync_all().map_err(io("fsync", &tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io("rename", &path))?;
+        File::open(&dir).and_then(|d| d.sync_all()).map_err(io("fsync", &dir))
+    }
+
+    pub fn load(&self, id: &str) -> Result<Record, StateError> {
+        let path = self.dir(id)?.join("state.json");
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StateError::NotFound(id.to_string())),
+            Err(e) => return Err(io("read", &path)(e)),
+        };
+        serde_json::from_slice(&text).map_err(|source| StateError::Corrupt { path, source })
+    }
+
+    /// The real status of a container: `stopped` once its init is gone, whatever the file says.
+    pub fn status(&self, record: &Record) -> Status {
+        match (record.status, record.init) {
+            (Status::Creating, None) => {
+                // create died before init existed: nothing runs.
+                if record.monitor.is_some_and(|m| m.alive()) {
+                    Status::Creating
+                } else {
+                    Status::Stopped
+                }
+            }
+            (_, Some(init)) if !init.alive() => Status::Stopped,
+            (Status::Stopped, _) => Status::Stopped,
+            (_, Some(_)) if self.fifo(&record.id).is_ok_and(|f| f.exists()) => Status::Created,
+            (_, Some(_)) => Status::Running,
+            (s, None) => s,
+        }
+    }
+
+    /// Removes a container's directory.
+    pub fn remove(&self, _lock: &Lock, id: &str) -> Result<(), StateError> {
+        let dir = self.dir(id)?;
+        std::fs::remove_dir_all(&dir).map_err(io("remove", &dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_roundtrip_and_dead_pids_read_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().to_path_buf());
+        let lock = store.lock().unwrap();
+        let me = ProcessId::of(std::process::id() as i32).unwrap();
+        let mut record = Record {
+            id: "c1".into(),
+            bundle: "/b".into(),
+            status: Status::Running,
+            init: Some(me),
+            monitor: None,
+            created: "now".into(),
+            annotations: BTreeMap::new(),
+        };
+        store.register(&lock, &record).unwrap();
+        assert!(matches!(store.register(&lock, &record), Err(StateError::Exists(_))));
+        assert_eq!(store.status(&store.load("c1").unwrap()), Status::Running);
+        // Same pid, other start time: a recycled pid is not the container.
+        record.init = Some(ProcessId { pid: me.pid, start_time: me.start_time + 1 });
+        store.save(&lock, &record).unwrap();
+        assert_eq!(store.status(&store.load("c1").unwrap()), Status::Stopped);
+        assert!(matches!(store.dir("../x"), Err(StateError::BadId(_))));
+        store.remove(&lock, "c1").unwrap();
+        assert!(matches!(store.load("c1"), Err(StateError::NotFound(_))));
+    }
+}

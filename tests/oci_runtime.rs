@@ -1,0 +1,379 @@
+//! `palisade oci`, the OCI runtime interface, driven as containerd's shim and podman drive
+//! runc: create (the process waits) → start → state → kill → delete, run, features, spec,
+//! config.json keys refused by name, and the binary invoked as `runc` with runc's argument
+//! order. Needs root (as CI), like every container test.
+
+mod run_common;
+
+use run_common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A bundle: config.json (from `palisade oci spec`, edited) beside a busybox rootfs.
+struct Bundle {
+    _rootfs: Rootfs,
+    dir: tempfile::TempDir,
+    state: tempfile::TempDir,
+}
+
+impl Bundle {
+    fn new(args: &[&str], edit: impl FnOnce(&mut Value)) -> Bundle {
+        let rootfs = Rootfs::new();
+        let dir = tempfile::Builder::new().prefix("oci-bundle-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let state = tempfile::Builder::new().prefix("oci-state-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let out = palisade(["oci", "spec", "--bundle", dir.path().to_str().unwrap()]);
+        assert!(out.status.success(), "{}", describe(&out));
+        let path = dir.path().join("config.json");
+        let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        config["root"]["path"] = rootfs.path().to_str().unwrap().into();
+        config["process"]["args"] = args.iter().map(|a| Value::from(*a)).collect();
+        edit(&mut config);
+        std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        Bundle { _rootfs: rootfs, dir, state }
+    }
+
+    fn path(&self) -> &str {
+        self.dir.path().to_str().unwrap()
+    }
+
+    fn root(&self) -> &str {
+        self.state.path().to_str().unwrap()
+    }
+
+    /// `palisade oci --root STATE ARGS…`, to completion.
+    fn oci(&self, args: &[&str]) -> Output {
+        let mut all = vec!["oci", "--root", self.root()];
+        all.extend_from_slice(args);
+        palisade(all)
+    }
+
+    /// `create`, with the container's stdio in files (the container keeps them open after
+    /// create returns, as runc's does, so pipes would never reach end-of-file).
+    fn create(&self, id: &str) -> (Output, PathBuf) {
+        let out_file = self.dir.path().join(format!("{id}.out"));
+        let pid_file = self.dir.path().join(format!("{id}.pid"));
+        let mut cmd = palisade_command();
+        cmd.args(["oci", "--root", self.root(), "create", "--bundle", self.path(), "--pid-file", pid_file.to_str().unwrap(), id]);
+        cmd.stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out_file).unwrap())
+            .stderr(std::fs::File::create(self.dir.path().join(format!("{id}.err"))).unwrap());
+        let status = wait_within(cmd.spawn().unwrap());
+        let stderr = std::fs::read(self.dir.path().join(format!("{id}.err"))).unwrap();
+        (Output { status, stdout: Vec::new(), stderr }, out_file)
+    }
+
+    fn state(&self, id: &str) -> Value {
+        let out = self.oci(&["state", id]);
+        assert!(out.status.success(), "state {id}: {}", describe(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn wait_status(&self, id: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = self.state(id)["status"].as_str().unwrap().to_string();
+            if status == want {
+                return;
+            }
+            assert!(Instant::now() < deadline, "container {id} stayed {status}, expected {want}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn wait_within(mut child: std::process::Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if start.elapsed() > TIMEOUT {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("did not finish within {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn wait_for_file(path: &Path, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let content = std::fs::read_to_string(path).unwrap_or_default();
+        if content.contains(text) {
+            return content;
+        }
+        assert!(Instant::now() < deadline, "{} never contained {text:?}: {content:?}", path.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn create_waits_until_start_and_the_lifecycle_follows_the_runtime_spec() {
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["sh", "-c", "echo started; exec sleep 60"], |_| {});
+    let (out, stdout) = b.create("c1");
+    assert!(out.status.success(), "create: {}", describe(&out));
+
+    // created: init exists (the pid file names it) and the workload has not run.
+    let state = b.state("c1");
+    assert_eq!(state["status"], "created", "{state}");
+    assert_eq!(state["ociVersion"], "1.0.2");
+    assert_eq!(state["bundle"].as_str().map(Path::new), Some(std::fs::canonicalize(b.path()).unwrap().as_path()));
+    let pid: i64 = std::fs::read_to_string(b.dir.path().join("c1.pid")).unwrap().trim().parse().unwrap();
+    assert_eq!(state["pid"].as_i64(), Some(pid));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(std::fs::read_to_string(&stdout).unwrap(), "", "the workload ran before start");
+    // A second container of the same id is refused.
+    let (again, _) = b.create("c1");
+    assert!(!again.status.success() && stderr(&again).contains("already exists"), "{}", describe(&again));
+
+    let out = b.oci(&["start", "c1"]);
+    assert!(out.status.success(), "start: {}", describe(&out));
+    wait_for_file(&stdout, "started");
+    assert_eq!(b.state("c1")["status"], "running");
+    // Transitions the spec forbids: start twice, delete while running.
+    let out = b.oci(&["start", "c1"]);
+    assert!(!out.status.success() && stderr(&out).contains("not created"), "{}", describe(&out));
+    let out = b.oci(&["delete", "c1"]);
+    assert!(!out.status.success() && stderr(&out).contains("is running"), "{}", describe(&out));
+
+    // kill by name; the container reads stopped once init is gone, pid 0.
+    let out = b.oci(&["kill", "c1", "TERM"]);
+    assert!(out.status.success(), "kill: {}", describe(&out));
+    b.wait_status("c1", "stopped");
+    assert_eq!(b.state("c1")["pid"], 0);
+    let out = b.oci(&["kill", "c1", "KILL"]);
+    assert!(!out.status.success() && stderr(&out).contains("stopped"), "{}", describe(&out));
+    let out = b.oci(&["delete", "c1"]);
+    assert!(out.status.success(), "delete: {}", describe(&out));
+    let out = b.oci(&["state", "c1"]);
+    assert!(!out.status.success() && stderr(&out).contains("does not exist"), "{}", describe(&out));
+    assert!(!b.state.path().join("c1").exists());
+    assert_no_leaks();
+}
+
+#[test]
+fn delete_force_and_kill_all_end_created_and_running_containers() {
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["sh", "-c", "sleep 60 & sleep 60 & echo up; wait"], |_| {});
+    // A created container (never started) is removed by delete --force.
+    let (out, _) = b.create("waiting");
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = b.oci(&["delete", "--force", "waiting"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(!b.state.path().join("waiting").exists());
+
+    // kill --all with a number reaches every process of the container.
+    let (out, stdout) = b.create("busy");
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(b.oci(&["start", "busy"]).status.success());
+    wait_for_file(&stdout, "up");
+    // ps: init, the shell and its two sleeps, as host pids (JSON, as runc prints).
+    let pids: Vec<i64> = serde_json::from_slice(&b.oci(&["ps", "--format", "json", "busy"]).stdout).unwrap();
+    assert_eq!(pids.len(), 4, "{pids:?}");
+    assert_eq!(Some(pids[0]), b.state("busy")["pid"].as_i64());
+    let out = b.oci(&["kill", "--all", "busy", "9"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    b.wait_status("busy", "stopped");
+    let out = b.oci(&["kill", "busy", "SIGNOPE"]);
+    assert!(!out.status.success() && stderr(&out).contains("not a signal"), "{}", describe(&out));
+    assert!(b.oci(&["delete", "busy"]).status.success());
+    assert_no_leaks();
+}
+
+#[test]
+fn run_applies_the_config_and_exits_with_the_workloads_status() {
+    let _s = serial();
+    require_root();
+    let script = "echo host=$(hostname) cwd=$(pwd) foo=$FOO; grep -E '^(CapEff|NoNewPrivs)' /proc/self/status; \
+                  touch /rootfile 2>/dev/null && echo root-writable; echo x > /scratch/f && echo scratch-ok; mkdir /scratch/d 2>/dev/null || echo mkdir-denied; exit 7";
+    let b = Bundle::new(&["sh", "-c", script], |c| {
+        c["hostname"] = "box".into();
+        c["process"]["cwd"] = "/tmp".into();
+        c["process"]["env"].as_array_mut().unwrap().push("FOO=bar".into());
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "size=1m"]}));
+        c["linux"]["seccomp"] = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        });
+    });
+    let out = b.oci(&["run", "--bundle", b.path(), "r1"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(code(&out), 7, "{}", describe(&out));
+    assert!(text.contains("host=box cwd=/tmp foo=bar"), "{text}");
+    // runc's spec keeps AUDIT_WRITE, KILL and NET_BIND_SERVICE: bits 29, 5 and 10.
+    assert!(text.contains("CapEff:\t0000000020000420"), "{text}");
+    assert!(text.contains("NoNewPrivs:\t1"), "{text}");
+    assert!(!text.contains("root-writable"), "root.readonly was not applied: {text}");
+    assert!(text.contains("mkdir-denied"), "the config's seccomp profile was not applied: {text}");
+    assert!(text.contains("scratch-ok"), "{text}");
+    // run deletes the container afterwards.
+    assert!(!b.state.path().join("r1").exists());
+    assert_no_leaks();
+}
+
+#[test]
+fn config_keys_and_flags_palisade_cannot_honour_are_refused_by_name() {
+    let _s = serial();
+    require_root();
+    for (key, edit) in [
+        (
+            "hooks",
+            Box::new(|c: &mut Value| c["hooks"] = serde_json::json!({"prestart": [{"path": "/bin/true"}]})) as Box<dyn Fn(&mut Value)>,
+        ),
+        ("linux.sysctl", Box::new(|c: &mut Value| c["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"}))),
+        ("linux.namespaces", Box::new(|c: &mut Value| c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]))),
+    ] {
+        let b = Bundle::new(&["true"], edit);
+        let (out, _) = b.create("x");
+        assert!(!out.status.success(), "{key}: accepted");
+        assert!(stderr(&out).contains(&format!("`{key}`")), "{key}: {}", describe(&out));
+        assert!(!b.state.path().join("x").exists(), "{key}: state left behind");
+    }
+    let b = Bundle::new(&["true"], |_| {});
+    let out = b.oci(&["create", "--bundle", b.path(), "--console-socket", "/tmp/none.sock", "y"]);
+    assert!(!out.status.success() && stderr(&out).contains("process.terminal is false"), "{}", describe(&out));
+    let out = b.oci(&["--systemd-cgroup", "state", "y"]);
+    assert!(!out.status.success() && stderr(&out).contains("--systemd-cgroup is not supported"), "{}", describe(&out));
+    // spec never overwrites a config.
+    let out = b.oci(&["spec", "--bundle", b.path()]);
+    assert!(!out.status.success() && stderr(&out).contains("exists"), "{}", describe(&out));
+    let features: Value = serde_json::from_slice(&b.oci(&["features"]).stdout).unwrap();
+    assert_eq!(features["linux"]["seccomp"]["enabled"], true);
+    assert_no_leaks();
+}
+
+#[test]
+fn invoked_as_runc_with_runcs_argument_order() {
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["sh", "-c", "echo via-runc; exec sleep 60"], |_| {});
+    let runc = b.dir.path().join("runc");
+    std::os::unix::fs::symlink(PALISADE, &runc).unwrap();
+    let log = b.dir.path().join("log.json");
+    let global = |verb: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> =
+            ["--root", b.root(), "--log", log.to_str().unwrap(), "--log-format", "json"].iter().map(|s| s.to_string()).collect();
+        v.extend(verb.iter().map(|s| s.to_string()));
+        v
+    };
+    let pid_file = b.dir.path().join("init.pid");
+    let out_file = b.dir.path().join("runc.out");
+    let mut cmd = Command::new(&runc);
+    cmd.env("PALISADE_TEST_RUN", std::process::id().to_string());
+    cmd.args(global(&["create", "--bundle", b.path(), "--pid-file", pid_file.to_str().unwrap(), "--no-pivot", "--no-new-keyring", "r"]));
+    cmd.stdin(Stdio::null()).stdout(std::fs::File::create(&out_file).unwrap()).stderr(Stdio::null());
+    assert!(wait_within(cmd.spawn().unwrap()).success(), "runc create failed");
+    let run = |verb: &[&str]| {
+        let mut cmd = Command::new(&runc);
+        cmd.env("PALISADE_TEST_RUN", std::process::id().to_string());
+        cmd.args(global(verb));
+        output_within(cmd)
+    };
+    assert!(run(&["start", "r"]).status.success());
+    wait_for_file(&out_file, "via-runc");
+    let state: Value = serde_json::from_slice(&run(&["state", "r"]).stdout).unwrap();
+    assert_eq!(state["status"], "running");
+    assert!(run(&["kill", "r", "15"]).status.success());
+    b.wait_status("r", "stopped");
+    assert!(run(&["delete", "r"]).status.success());
+    // Errors land in --log as JSON lines, as containerd reads them.
+    assert!(!run(&["delete", "r"]).status.success());
+    let last: Value = serde_json::from_str(std::fs::read_to_string(&log).unwrap().lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().contains("does not exist"), "{last}");
+    assert_no_leaks();
+}
+
+#[test]
+fn a_container_whose_init_died_outside_palisade_reads_stopped() {
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["sleep", "60"], |_| {});
+    let (out, _) = b.create("gone");
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(b.oci(&["start", "gone"]).status.success());
+    let pid: i32 = std::fs::read_to_string(b.dir.path().join("gone.pid")).unwrap().trim().parse().unwrap();
+    // Killed behind palisade's back (the OOM killer, an operator): the state file still says
+    // running, the status must not.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    b.wait_status("gone", "stopped");
+    let out = b.oci(&["start", "gone"]);
+    assert!(!out.status.success() && stderr(&out).contains("is stopped"), "{}", describe(&out));
+    assert!(b.oci(&["delete", "gone"]).status.success());
+    assert_no_leaks();
+}
+
+#[test]
+fn a_terminal_goes_to_the_console_socket() {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; sleep 60"], |c| c["process"]["terminal"] = true.into());
+    // Without a socket, a detached terminal has nowhere to go.
+    let (out, _) = b.create("t0");
+    assert!(!out.status.success() && stderr(&out).contains("needs --console-socket"), "{}", describe(&out));
+
+    let socket = b.dir.path().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let pid_file = b.dir.path().join("t.pid");
+    let mut cmd = palisade_command();
+    cmd.args([
+        "oci",
+        "--root",
+        b.root(),
+        "create",
+        "--bundle",
+        b.path(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "t",
+    ]);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let child = cmd.spawn().unwrap();
+    let (stream, _) = listener.accept().unwrap();
+    let mut name = [0u8; 64];
+    let (n, master) = palisade::sys::socket::recv(stream.as_fd(), &mut name).unwrap();
+    assert_eq!(&name[..n], b"/dev/ptmx");
+    let master = master.expect("the pty master came with the message");
+    assert!(wait_within(child).success(), "create failed");
+    assert!(b.oci(&["start", "t"]).status.success());
+    // Read the terminal until the workload has spoken (a thread: the read blocks).
+    let reader = std::thread::spawn(move || {
+        let mut f = std::fs::File::from(master);
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while !String::from_utf8_lossy(&seen).contains("tty-ok") {
+            match f.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let finished = reader.is_finished();
+    assert!(b.oci(&["delete", "--force", "t"]).status.success());
+    assert!(finished, "the workload never wrote to its terminal");
+    assert!(reader.join().unwrap().contains("tty-ok"));
+    assert_no_leaks();
+}
