@@ -290,8 +290,12 @@ fn signal_process(p: ProcessId, signal: Signal) -> anyhow::Result<bool> {
     if !p.alive() {
         return Ok(false);
     }
-    sys::process::pidfd_signal(fd.as_fd(), signal)?;
-    Ok(true)
+    match sys::process::pidfd_signal(fd.as_fd(), signal) {
+        Ok(()) => Ok(true),
+        // It exited between the check and the signal: nothing left to signal.
+        Err(e) if e.raw_os_error() == Some(nix::libc::ESRCH) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// init of a container that has one (created or running).
@@ -342,10 +346,14 @@ fn kill(store: &Store, id: &str, signal: &str, all: bool) -> anyhow::Result<()> 
     let signal = parse_signal(signal)?;
     let init = live_init(store, id)?;
     if all {
-        // Every process of the container; init last, because its exit kills the rest.
+        // Every process of the container; init last, because its exit kills the rest. init
+        // also exits on its own once the workload has died, so finding it gone by then means
+        // every process was signalled.
         for p in members(init)? {
             signal_process(p, signal)?;
         }
+        signal_process(init, signal)?;
+        return Ok(());
     }
     if !signal_process(init, signal)? {
         bail!("container `{id}` is stopped: it has no process to signal");

@@ -270,11 +270,9 @@ fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections) ->
                 ));
             }
         }
-        // Without a device cgroup, CAP_MKNOD would let the workload make and open any device
-        // node on its (not nodev) root: linux.resources.devices could not be honoured.
-        if bounding.iter().any(|c| c == "MKNOD") {
-            return Err(unsupported("process.capabilities", "CAP_MKNOD: palisade sets no device cgroup, so device nodes the workload makes could not be confined to linux.resources.devices; drop CAP_MKNOD"));
-        }
+        // CAP_MKNOD is safe to keep: every mount the workload can write (root, tmpfs, /dev,
+        // volumes) is nodev, so a node it makes stays inert — what runc's device cgroup `c *:*
+        // m` / `b *:* m` rules give (tests/run_containment.rs proves it from inside).
         policy.caps = bounding;
     }
 
@@ -417,10 +415,9 @@ const DEFAULT_DEVICES: &[(u64, Option<u64>)] =
 
 /// The device cgroup rules: a deny-all rule first, then at most runc's default allow-list.
 /// palisade sets no device cgroup. Its /dev holds only null, zero, full, random, urandom and
-/// tty (bound from the host) and a private devpts, all within that list; new nodes need
-/// CAP_MKNOD, which [`process`] refuses alongside device rules (the root is not mounted
-/// nodev, so a node made with mknod could be opened). Any other rule asks for access
-/// palisade cannot give exactly, and is refused.
+/// tty (bound from the host) and a private devpts, all within that list, and every other mount
+/// the workload can write is nodev, so nodes it makes with CAP_MKNOD cannot be opened. Any
+/// other rule asks for access palisade cannot give exactly, and is refused.
 fn check_devices(devs: &[Value]) -> Result<(), ConfigError> {
     let refuse = |why: &str| Err(unsupported("linux.resources.devices", why));
     let deny_all = |d: &Value| {
@@ -549,12 +546,13 @@ mod tests {
     }
 
     #[test]
-    fn capability_sets_must_agree_and_mknod_is_refused() {
+    fn capability_sets_must_agree_and_mknod_is_kept() {
         let mut config = default_spec();
         for set in ["bounding", "effective", "permitted"] {
             config["process"]["capabilities"][set].as_array_mut().unwrap().push("CAP_MKNOD".into());
         }
-        assert!(translate(&config, Path::new("/b"), "c").unwrap_err().to_string().contains("CAP_MKNOD"));
+        // Nodes made with it stay inert: every writable mount is nodev.
+        assert!(translate(&config, Path::new("/b"), "c").is_ok());
         let mut config = default_spec();
         config["process"]["capabilities"]["effective"] = serde_json::json!(["CAP_KILL"]);
         assert!(translate(&config, Path::new("/b"), "c").is_err());
