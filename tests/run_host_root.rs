@@ -29,6 +29,9 @@ fn readme_first_command() {
     // grants cover everything below a path, so that would open the whole host).
     let untrusted = load(&PolicySource::Builtin("untrusted")).unwrap();
     assert!(!untrusted.filesystem.landlock.read.iter().any(|i| i.name == "/"), "untrusted must not grant reading /");
+    // The command is the README's, word for word.
+    let readme = include_str!("../README.md");
+    assert!(readme.contains(&format!("run --policy untrusted -- /bin/sh -c '{README_FIRST_COMMAND}'")), "README.md no longer shows this command");
     let out = palisade(["run", "--policy", "untrusted", "--", "/bin/sh", "-c", README_FIRST_COMMAND]);
     assert_eq!(code(&out), 0, "{}", describe(&out));
     assert_eq!(
