@@ -27,6 +27,9 @@ pub struct RunSpec {
     pub tty: bool,
     /// Overrides the policy's network mode, only towards isolation (`none`).
     pub network: Option<NetworkMode>,
+    /// Where the container's cgroups go under each hierarchy's root (an OCI
+    /// `linux.cgroupsPath` such as `/default/<id>`); `None`: `palisade-<id>`.
+    pub cgroups_path: Option<String>,
 }
 
 /// Errors in the run request itself, found before anything starts.
