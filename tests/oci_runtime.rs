@@ -127,8 +127,13 @@ fn create_waits_until_start_and_the_lifecycle_follows_the_runtime_spec() {
     assert_eq!(state["status"], "created", "{state}");
     assert_eq!(state["ociVersion"], "1.0.2");
     assert_eq!(state["bundle"].as_str().map(Path::new), Some(std::fs::canonicalize(b.path()).unwrap().as_path()));
-    let pid: i64 = std::fs::read_to_string(b.dir.path().join("c1.pid")).unwrap().trim().parse().unwrap();
-    assert_eq!(state["pid"].as_i64(), Some(pid));
+    // The pid file names the process whose exit status is the container's (the monitor,
+    // init's parent: what containerd's shim reaps); state's pid is init itself.
+    let waited: i64 = std::fs::read_to_string(b.dir.path().join("c1.pid")).unwrap().trim().parse().unwrap();
+    let init = state["pid"].as_i64().expect("state has init's pid");
+    let status = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
+    let ppid: i64 = status.lines().find_map(|l| l.strip_prefix("PPid:")).unwrap().trim().parse().unwrap();
+    assert_eq!(ppid, waited, "the pid file names init's parent, the monitor");
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(std::fs::read_to_string(&stdout).unwrap(), "", "the workload ran before start");
     // A second container of the same id is refused.

@@ -31,7 +31,10 @@ fn readme_first_command() {
     assert!(!untrusted.filesystem.landlock.read.iter().any(|i| i.name == "/"), "untrusted must not grant reading /");
     // The command is the README's, word for word.
     let readme = include_str!("../README.md");
-    assert!(readme.contains(&format!("run --policy untrusted -- /bin/sh -c '{README_FIRST_COMMAND}'")), "README.md no longer shows this command");
+    assert!(
+        readme.contains(&format!("run --policy untrusted -- /bin/sh -c '{README_FIRST_COMMAND}'")),
+        "README.md no longer shows this command"
+    );
     let out = palisade(["run", "--policy", "untrusted", "--", "/bin/sh", "-c", README_FIRST_COMMAND]);
     assert_eq!(code(&out), 0, "{}", describe(&out));
     assert_eq!(

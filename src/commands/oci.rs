@@ -216,6 +216,13 @@ fn start_err(message: String) -> RunError {
 }
 
 /// Records init (pid and start time) and writes the pid file, atomically.
+///
+/// The pid file names the calling process — the monitor under `create`, palisade itself
+/// under `run` — not init: that is the process whose exit status is the container's (it
+/// exits with init's status once init has exited and the cgroups are removed), and the one a
+/// caller that waits for the pid can reap. containerd's shim and conmon are subreapers: the
+/// monitor, orphaned when `create` returns, becomes their child, while init stays the
+/// monitor's. `state` still reports init's pid, as the runtime spec defines it.
 fn record_init(store: &Store, id: &str, pid: Pid, status: Status, pid_file: Option<&Path>) -> Result<(), RunError> {
     let init = ProcessId::of(pid.as_raw()).ok_or_else(|| start_err(format!("init (pid {pid}) is gone")))?;
     let save = || -> anyhow::Result<()> {
@@ -226,7 +233,7 @@ fn record_init(store: &Store, id: &str, pid: Pid, status: Status, pid_file: Opti
         record.monitor = ProcessId::of(std::process::id() as i32);
         store.save(&lock, &record)?;
         if let Some(path) = pid_file {
-            super::compile::write_atomic(path, pid.to_string().as_bytes())?;
+            super::compile::write_atomic(path, std::process::id().to_string().as_bytes())?;
         }
         Ok(())
     };
@@ -415,7 +422,7 @@ fn features() -> serde_json::Value {
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false}
         },
-        "annotations": {"org.palisade.oci.unsupported": "hooks, user namespaces, sysctl, devices, cgroupsPath, joining namespaces"}
+        "annotations": {"org.palisade.oci.unsupported": "hooks, user namespaces, sysctl, devices, joining namespaces"}
     })
 }
 

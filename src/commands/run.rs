@@ -56,5 +56,6 @@ fn spec(args: RunArgs) -> Result<RunSpec, runtime::spec::SpecError> {
             NetArg::Host => NetworkMode::Host,
             NetArg::Bridge => NetworkMode::Bridge,
         }),
+        cgroups_path: None,
     })
 }

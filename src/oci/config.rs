@@ -145,6 +145,11 @@ pub fn translate(config: &Value, bundle: &Path, id: &str) -> Result<Translated, 
 
     let linux = object(top.get("linux"), "linux")?.ok_or_else(|| invalid("linux", "missing"))?;
     linux_section(linux, &mut policy)?;
+    if let Some(path) = linux.get("cgroupsPath").filter(|p| !is_empty(p)) {
+        let path = path.as_str().ok_or_else(|| invalid("linux.cgroupsPath", "expected a string"))?;
+        crate::runtime::cgroups::relative_name(path).map_err(|e| invalid("linux.cgroupsPath", e.to_string()))?;
+        spec.cgroups_path = Some(path.to_string());
+    }
     if !tmpfs.is_empty() {
         policy
             .filesystem
@@ -336,8 +341,8 @@ fn linux_section(l: &Map<String, Value>, policy: &mut Sections) -> Result<(), Co
     only(
         l,
         "linux.",
-        &["namespaces", "resources", "seccomp", "maskedPaths", "readonlyPaths"],
-        "not implemented by palisade oci (user namespaces and id mappings, devices, cgroupsPath, sysctl, rootfsPropagation, personality, intelRdt and labels are refused rather than skipped)",
+        &["namespaces", "resources", "seccomp", "maskedPaths", "readonlyPaths", "cgroupsPath"],
+        "not implemented by palisade oci (user namespaces and id mappings, devices, sysctl, rootfsPropagation, personality, intelRdt and labels are refused rather than skipped)",
     )?;
     let mut kinds = Vec::new();
     if let Some(Value::Array(ns)) = l.get("namespaces") {

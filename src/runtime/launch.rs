@@ -40,7 +40,8 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     if let Some(note) = super::lsm::note(&plan.policy) {
         eprintln!("palisade: note: {note}");
     }
-    let cgroup = Cgroup::create(&container.id, &container.limits)?;
+    let cgroup_name = spec.cgroups_path.clone().unwrap_or_else(|| format!("palisade-{}", container.id));
+    let cgroup = Cgroup::create(&cgroup_name, &container.limits)?;
     // Signals are read from a signalfd from now on; palisade must not die of one between
     // clone and supervision and leave its cgroups behind.
     let signals = sys::signal::forwarded();

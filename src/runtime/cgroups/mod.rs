@@ -90,6 +90,8 @@ pub enum Error {
     },
     #[error("the policy limits {controller}, but no cgroup hierarchy on this host has the {controller} controller ({detail})")]
     NoController { controller: &'static str, detail: String },
+    #[error("cgroup path `{name}`: expected a path of plain names such as /default/ID (no `.`, `..`, empty components or systemd `slice:prefix:name` form)")]
+    Name { name: String },
     #[error("read {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -160,13 +162,16 @@ impl std::fmt::Debug for Cgroup {
 }
 
 impl Cgroup {
-    /// Creates `palisade-<id>` with `limits` in the host's hierarchies; `None` when there is
-    /// nothing to limit (no cgroup is needed then, which keeps rootless runs possible).
-    pub fn create(id: &str, limits: &Limits) -> Result<Option<Cgroup>, Error> {
+    /// Creates the group `name` (`palisade-<id>`, or an OCI `cgroupsPath` such as
+    /// `/default/<id>`, taken relative to each hierarchy's root) with `limits` in the host's
+    /// hierarchies; `None` when there is nothing to limit (no cgroup is needed then, which
+    /// keeps rootless runs possible). Missing parents of a nested name are created and left
+    /// in place (as runc does: other containers share them); the group itself is removed.
+    pub fn create(name: &str, limits: &Limits) -> Result<Option<Cgroup>, Error> {
         if limits.is_empty() {
             return Ok(None);
         }
-        let name = format!("palisade-{id}");
+        let name = relative_name(name)?;
         let mounts = Mounts::read()?;
         if let Some(v2) = mounts.v2_root.as_deref().filter(|r| r.join("cgroup.controllers").exists() && mounts.is_pure_v2(r)) {
             return v2::create(&HostFs, v2, &name, limits).map(Some);
@@ -187,6 +192,15 @@ impl Cgroup {
 
     /// Makes `dir` (which must not exist) and remembers it for removal.
     fn make(&mut self, dir: PathBuf) -> Result<&Path, Error> {
+        let missing: Vec<&Path> = dir.ancestors().skip(1).take_while(|a| !self.fs.exists(a)).collect();
+        for parent in missing.into_iter().rev() {
+            match self.fs.create_dir(parent) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                    return Err(Error::Create { path: parent.to_path_buf(), source: e });
+                }
+                _ => {}
+            }
+        }
         self.fs.create_dir(&dir).map_err(|source| Error::Create { path: dir.clone(), source })?;
         self.dirs.push(dir);
         Ok(self.dirs.last().expect("just pushed"))
@@ -229,6 +243,18 @@ impl Drop for Cgroup {
             }
         }
     }
+}
+
+/// A group name as a path relative to a hierarchy's root: the leading `/` of an OCI
+/// `cgroupsPath` is dropped; empty names, `.`, `..` and systemd's `slice:prefix:name` form
+/// are refused.
+pub fn relative_name(name: &str) -> Result<String, Error> {
+    let rel = name.trim_start_matches('/').trim_end_matches('/');
+    let bad = rel.is_empty() || rel.contains(':') || rel.split('/').any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        return Err(Error::Name { name: name.to_string() });
+    }
+    Ok(rel.to_string())
 }
 
 fn remove_dirs(fs: &dyn Fs, dirs: &[PathBuf]) -> Result<(), Error> {
@@ -319,6 +345,16 @@ mod tests {
         assert!(m.v1.contains(&("memory".to_string(), PathBuf::from("/sys/fs/cgroup/memory"))));
         assert!(m.v1.contains(&("pids".to_string(), PathBuf::from("/sys/fs/cgroup/pids"))));
         assert!(!m.is_pure_v2(Path::new("/sys/fs/cgroup/unified")));
+    }
+
+    #[test]
+    fn oci_cgroups_paths_are_relative_to_each_root() {
+        assert_eq!(relative_name("/default/c1").unwrap(), "default/c1");
+        assert_eq!(relative_name("k8s/pod/c").unwrap(), "k8s/pod/c");
+        assert_eq!(relative_name("palisade-x").unwrap(), "palisade-x");
+        for bad in ["", "/", "/a/../b", "a//b", "./a", "system.slice:palisade:c1"] {
+            assert!(relative_name(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

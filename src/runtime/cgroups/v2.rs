@@ -20,6 +20,21 @@ pub fn create(fs: &'static dyn Fs, root: &Path, name: &str, limits: &Limits) -> 
     let mut cg = Cgroup::empty(fs);
     let enable: Vec<String> = needed.iter().map(|c| format!("+{c}")).collect();
     cg.write_limit(root.join("cgroup.subtree_control"), enable.join(" "))?;
+    // A nested name (an OCI cgroupsPath such as `default/ID`): every parent below the root
+    // passes the controllers on too. Parents are shared and left in place.
+    let mut parent = root.to_path_buf();
+    let components: Vec<&str> = name.split('/').collect();
+    for c in &components[..components.len().saturating_sub(1)] {
+        parent.push(c);
+        if !fs.exists(&parent) {
+            if let Err(source) = fs.create_dir(&parent) {
+                if source.kind() != std::io::ErrorKind::AlreadyExists {
+                    return Err(Error::Create { path: parent, source });
+                }
+            }
+        }
+        cg.write_limit(parent.join("cgroup.subtree_control"), enable.join(" "))?;
+    }
     let dir = cg.make(root.join(name))?.to_path_buf();
     if let Some(bytes) = limits.memory_bytes {
         cg.write_limit(dir.join("memory.max"), bytes.to_string())?;
@@ -124,6 +139,19 @@ mod tests {
         fs::write(dir.join("cgroup.procs"), "").unwrap();
         cg.remove().unwrap();
         assert!(!dir.exists());
+    }
+
+    #[test]
+    fn a_nested_path_enables_controllers_on_the_way_and_keeps_the_parents() {
+        let root = fake_root("cpu memory pids");
+        let cg = create(&FakeKernel, root.path(), "default/c1", &Limits { pids: Some(10), ..Limits::default() }).unwrap();
+        let dir = root.path().join("default/c1");
+        assert_eq!(cg.paths(), std::slice::from_ref(&dir));
+        assert_eq!(read(&root.path().join("default/cgroup.subtree_control")), "+pids");
+        assert_eq!(read(&dir.join("pids.max")), "10");
+        cg.remove().unwrap();
+        assert!(!dir.exists());
+        assert!(root.path().join("default").exists(), "the shared parent stays, as with runc");
     }
 
     #[test]

@@ -1,0 +1,300 @@
+//! containerd 1.6 (Debian's package) runs a busybox image through palisade: the test starts
+//! its own containerd on private sockets under a temporary directory, with a PATH whose
+//! `runc` is palisade (containerd's runc shim calls `runc` by name), imports an image built
+//! with umoci and skopeo, and runs it with `ctr run`: output, exit status, `linux.cgroupsPath`
+//! (`/<namespace>/<id>`) and deletion. Everything it starts is stopped and removed, also when
+//! it fails. Needs root, containerd, ctr, umoci, skopeo and busybox-static: a missing tool
+//! fails the test (naming the package), never skips it.
+
+mod run_common;
+
+use run_common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const IMAGE: &str = "localhost/palisade-busybox:latest";
+
+fn require_tool(tool: &str, package: &str) -> PathBuf {
+    for dir in ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"] {
+        let p = Path::new(dir).join(tool);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("`{tool}` is not installed: apt-get install {package} (the containerd test needs containerd, umoci, skopeo and busybox-static)");
+}
+
+/// A containerd of this test's own; dropping it cleans up whatever is left.
+struct Containerd {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    ctr: PathBuf,
+    namespace: String,
+    /// containerd 1.6's shims put their sockets in /run/containerd/s whatever the config
+    /// says; the directories are removed (when empty) if this test made them.
+    made_run_dirs: bool,
+}
+
+impl Containerd {
+    fn start() -> Containerd {
+        let containerd = require_tool("containerd", "containerd");
+        let ctr = require_tool("ctr", "containerd");
+        // Short paths: unix socket addresses are limited to 108 bytes.
+        let dir = tempfile::Builder::new().prefix("ctrd-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let made_run_dirs = !Path::new("/run/containerd").exists();
+        let d = dir.path();
+        let bin = d.join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_palisade"), bin.join("runc")).unwrap();
+        let template =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/containerd-config.toml")).unwrap();
+        let config = d.join("config.toml");
+        std::fs::write(&config, template.replace("@DIR@", d.join("c").to_str().unwrap())).unwrap();
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into()));
+        let log = std::fs::File::create(d.join("containerd.log")).unwrap();
+        let child = Command::new(containerd)
+            .arg("--config")
+            .arg(&config)
+            .arg("--address")
+            .arg(d.join("c/c.sock"))
+            .arg("--root")
+            .arg(d.join("c/root"))
+            .arg("--state")
+            .arg(d.join("c/state"))
+            .env("PATH", path)
+            // containerd passes its environment to the shim, the shim to palisade: the
+            // leak check finds every process of this run by the marker.
+            .env("PALISADE_TEST_RUN", std::process::id().to_string())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start containerd");
+        let c = Containerd { dir, child: Some(child), ctr, namespace: format!("palisade-test-{}", std::process::id()), made_run_dirs };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !c.ctr(&["version"]).status.success() {
+            assert!(Instant::now() < deadline, "containerd did not answer within 30 s:\n{}", c.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        c
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default()
+    }
+
+    /// `ctr -a SOCK -n NAMESPACE ARGS…`, to completion (killed after a minute).
+    fn ctr(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(&self.ctr);
+        cmd.arg("-a").arg(self.dir.path().join("c/c.sock")).args(["-n", &self.namespace]).args(args);
+        output_within(cmd)
+    }
+
+    /// `ctr run` of the test image with palisade's state and fifos under the temp dir.
+    fn run(&self, options: &[&str], id: &str, command: &[&str]) -> Output {
+        let root = self.dir.path().join("runc-root");
+        let fifo = self.dir.path().join("fifo");
+        let mut args = vec!["run", "--runc-root", root.to_str().unwrap(), "--fifo-dir", fifo.to_str().unwrap()];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&[IMAGE, id]);
+        args.extend_from_slice(command);
+        self.ctr(&args)
+    }
+
+    /// Builds a busybox image (umoci), archives it (skopeo) and imports it.
+    fn import_busybox(&self) {
+        let umoci = require_tool("umoci", "umoci");
+        let skopeo = require_tool("skopeo", "skopeo");
+        let busybox = require_tool("busybox", "busybox-static");
+        let d = self.dir.path();
+        let layout = d.join("layout");
+        let image = format!("{}:latest", layout.display());
+        let bundle = d.join("unpacked");
+        let ok = |cmd: &mut Command| {
+            let out = cmd.output().unwrap();
+            assert!(out.status.success(), "{cmd:?}: {}", describe(&out));
+        };
+        ok(Command::new(&umoci).args(["init", "--layout"]).arg(&layout));
+        ok(Command::new(&umoci).args(["new", "--image", &image]));
+        ok(Command::new(&umoci).args(["unpack", "--image", &image]).arg(&bundle));
+        let rootfs = bundle.join("rootfs");
+        for sub in ["bin", "tmp", "etc", "proc", "sys", "dev"] {
+            std::fs::create_dir_all(rootfs.join(sub)).unwrap();
+        }
+        std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
+        for applet in ["sh", "echo", "cat", "sleep", "ls"] {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
+        }
+        ok(Command::new(&umoci).args(["repack", "--image", &image]).arg(&bundle));
+        ok(Command::new(&umoci).args(["config", "--image", &image, "--config.env", "PATH=/bin", "--config.cmd", "sh"]));
+        let archive = d.join("busybox.tar");
+        ok(Command::new(&skopeo).arg("copy").arg(format!("oci:{image}")).arg(format!("oci-archive:{}:{IMAGE}", archive.display())));
+        let out = self.ctr(&["images", "import", archive.to_str().unwrap()]);
+        assert!(out.status.success(), "ctr images import: {}", describe(&out));
+    }
+
+    /// The directories of container `id`'s cgroups (`/<namespace>/<id>` under each hierarchy).
+    fn cgroup_dirs(&self, id: &str) -> Vec<PathBuf> {
+        cgroup_roots().into_iter().map(|r| r.join(&self.namespace).join(id)).filter(|p| p.exists()).collect()
+    }
+
+    /// Stops containerd (TERM, then KILL after 10 s) and reaps it.
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        // Best effort on the way out of a failed test: containers first (their shims stop),
+        // then containerd, then anything still carrying this run's marker, mounts under the
+        // temp dir and the namespace's cgroups.
+        if self.child.is_some() {
+            for id in ["hello", "status", "limited"] {
+                let _ = self.ctr(&["tasks", "kill", "-s", "SIGKILL", id]);
+                let _ = self.ctr(&["tasks", "delete", "--force", id]);
+                let _ = self.ctr(&["containers", "delete", id]);
+            }
+        }
+        self.stop();
+        kill_marked();
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let dir = self.dir.path().to_str().unwrap().to_string();
+        let mut points: Vec<&str> = mountinfo.lines().filter_map(|l| l.split(' ').nth(4)).filter(|p| p.starts_with(&dir)).collect();
+        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        for p in points {
+            let _ = nix::mount::umount2(p, nix::mount::MntFlags::MNT_DETACH);
+        }
+        if self.made_run_dirs {
+            let _ = std::fs::remove_dir("/run/containerd/s");
+            let _ = std::fs::remove_dir("/run/containerd");
+        }
+        for root in cgroup_roots() {
+            let ns = root.join(&self.namespace);
+            if let Ok(entries) = std::fs::read_dir(&ns) {
+                for e in entries.flatten().filter(|e| e.path().is_dir()) {
+                    let _ = std::fs::remove_dir(e.path());
+                }
+                let _ = std::fs::remove_dir(&ns);
+            }
+        }
+    }
+}
+
+/// Every hierarchy a container's cgroups can be in: the v1 controllers' mounts and cgroup2.
+fn cgroup_roots() -> Vec<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mountinfo
+        .lines()
+        .filter(|l| l.split(" - ").nth(1).is_some_and(|t| t.starts_with("cgroup ") || t.starts_with("cgroup2 ")))
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .collect()
+}
+
+/// The processes (other than this one) that carry this test binary's marker: containerd,
+/// its shims, palisade's monitors and containers.
+fn marked() -> Vec<(i32, String)> {
+    let me = std::process::id().to_string();
+    let marker = marker();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) || name == me {
+            continue;
+        }
+        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+        if environ.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            found.push((name.parse().unwrap(), comm.trim().to_string()));
+        }
+    }
+    found
+}
+
+/// SIGKILLs what [`marked`] finds (left by a failure).
+fn kill_marked() {
+    for (pid, _) in marked() {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls `ctr tasks ls` until `id`'s task has `status`.
+fn wait_task(c: &Containerd, id: &str, status: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = c.ctr(&["tasks", "ls"]);
+        if stdout(&out).lines().any(|l| l.split_whitespace().next() == Some(id) && l.split_whitespace().nth(2) == Some(status)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "task {id} never became {status}:\n{}", describe(&out));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn containerd_runs_a_busybox_image_through_palisade() {
+    let _s = serial();
+    require_root();
+    let mut c = Containerd::start();
+    c.import_busybox();
+
+    // Output and a clean exit, then the container and its task are gone.
+    let out = c.run(&["--rm"], "hello", &["echo", "hello"]);
+    assert!(out.status.success(), "ctr run: {}\ncontainerd log:\n{}", describe(&out), c.log());
+    assert_eq!(stdout(&out), "hello\n", "{}", describe(&out));
+
+    // The workload's exit status is the task's (the shim reaps the pid in --pid-file).
+    let out = c.run(&["--rm"], "status", &["sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
+
+    // A memory limit: the cgroup is at containerd's cgroupsPath, /<namespace>/<id>.
+    let out = c.run(&["-d", "--memory-limit", "67108864"], "limited", &["sleep", "60"]);
+    assert!(out.status.success(), "ctr run -d: {}", describe(&out));
+    wait_task(&c, "limited", "RUNNING");
+    let dirs = c.cgroup_dirs("limited");
+    assert!(!dirs.is_empty(), "no cgroup at /{}/limited under {:?}", c.namespace, cgroup_roots());
+    let limit = dirs
+        .iter()
+        .find_map(|d| {
+            std::fs::read_to_string(d.join("memory.limit_in_bytes")).or_else(|_| std::fs::read_to_string(d.join("memory.max"))).ok()
+        })
+        .expect("the memory controller's group");
+    assert_eq!(limit.trim(), "67108864");
+    let out = c.ctr(&["tasks", "kill", "-s", "SIGKILL", "limited"]);
+    assert!(out.status.success(), "ctr tasks kill: {}", describe(&out));
+    wait_task(&c, "limited", "STOPPED");
+    let out = c.ctr(&["tasks", "delete", "limited"]);
+    assert!(out.status.success(), "ctr tasks delete: {}", describe(&out));
+    let out = c.ctr(&["containers", "delete", "limited"]);
+    assert!(out.status.success(), "ctr containers delete: {}", describe(&out));
+    assert!(c.cgroup_dirs("limited").is_empty(), "the container's cgroups outlived it");
+
+    let out = c.ctr(&["containers", "ls", "-q"]);
+    assert_eq!(stdout(&out).trim(), "", "containers left: {}", describe(&out));
+    let out = c.ctr(&["tasks", "ls", "-q"]);
+    assert_eq!(stdout(&out).trim(), "", "tasks left: {}", describe(&out));
+
+    // containerd itself and the parent group it named (`/<namespace>`, which palisade leaves
+    // in place as runc does) go before the leak check.
+    c.stop();
+    let left = marked();
+    assert!(left.is_empty(), "processes outlived containerd: {left:?}");
+    drop(c);
+    assert_no_leaks();
+}
