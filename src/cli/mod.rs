@@ -283,13 +283,23 @@ pub enum LintFormat {
     Sarif,
 }
 
-/// Runs the CLI and returns the process exit code.
-/// Invoked as `runc` (a symlink or copy named so, as containerd's shim and podman call a
-/// runtime), the arguments are `palisade oci`'s.
+/// Invoked as `runc` (a symlink or copy named so, as containerd's shim calls a runtime), the
+/// arguments are `palisade oci`'s. So they are when the first argument is a long option other
+/// than `--help`/`--version` (palisade's own commands take none before the verb; runc's
+/// callers put global flags such as `--log-format` first) or a runc verb that is no palisade
+/// command (`create`, `delete`, …): podman's `--runtime /path/to/palisade` and conmon.
 pub fn runc_argv(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let invoked_as_runc = args.first().and_then(|a| std::path::Path::new(a).file_name()).is_some_and(|n| n == "runc");
+    let runc_order = args.get(1).and_then(|a| a.to_str()).is_some_and(|a| {
+        let name = a.split('=').next().unwrap_or(a);
+        (a.starts_with("--") && a.len() > 2 && !matches!(name, "--help" | "--version"))
+            // Verbs of runc's that are no command of palisade's (`run` is both: palisade's).
+            || matches!(a, "create" | "start" | "state" | "kill" | "delete" | "ps" | "features" | "spec" | "exec" | "pause" | "resume")
+    });
     if invoked_as_runc {
         args.splice(0..1, ["palisade".into(), "oci".into()]);
+    } else if runc_order {
+        args.insert(1, "oci".into());
     }
     args
 }
@@ -334,6 +344,22 @@ pub fn main() -> i32 {
 mod tests {
     /// clap checks the whole command tree for conflicting argument definitions only in debug
     /// builds, and only when a command is parsed: check it once, for every subcommand.
+    #[test]
+    fn runc_callers_reach_oci() {
+        let os = |a: &[&str]| a.iter().map(Into::into).collect::<Vec<std::ffi::OsString>>();
+        for a in [
+            &["/usr/bin/runc", "state", "x"][..],
+            &["/p/palisade", "--log-format=json", "create", "x"],
+            &["/p/palisade", "delete", "--force", "x"],
+        ] {
+            let got = super::runc_argv(os(a));
+            assert_eq!(got[1..], os(&[&["oci"][..], &a[1..]].concat()), "{a:?}");
+        }
+        for a in [&["palisade", "run", "sh"][..], &["palisade", "--help"], &["palisade", "lint", "p.toml"]] {
+            assert_eq!(super::runc_argv(os(a)), os(a), "{a:?}");
+        }
+    }
+
     #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;

@@ -57,5 +57,6 @@ fn spec(args: RunArgs) -> Result<RunSpec, runtime::spec::SpecError> {
             NetArg::Bridge => NetworkMode::Bridge,
         }),
         cgroups_path: None,
+        umask: None,
     })
 }

@@ -223,7 +223,11 @@ fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections) ->
     spec.workdir = Some(PathBuf::from(cwd));
 
     let user = object(p.get("user"), "process.user")?.ok_or_else(|| invalid("process.user", "missing"))?;
-    only(user, "process.user.", &["uid", "gid", "additionalGids"], "umask and username are not implemented")?;
+    only(user, "process.user.", &["uid", "gid", "additionalGids", "umask"], "username is not implemented")?;
+    if let Some(mask) = user.get("umask").filter(|v| !v.is_null()) {
+        let mask = mask.as_u64().filter(|m| *m <= 0o777).ok_or_else(|| invalid("process.user.umask", "expected a mode (0 to 0o777)"))?;
+        spec.umask = Some(mask as u32);
+    }
     let id = |k: &str| {
         user.get(k)
             .and_then(Value::as_u64)
@@ -331,6 +335,8 @@ fn mount(m: &Value, i: usize, spec: &mut RunSpec, tmpfs: &mut Vec<(String, Strin
         return Ok(());
     }
     if ty == "tmpfs" {
+        // Private propagation is what palisade gives every mount of the container anyway.
+        let options: Vec<&str> = options.iter().map(String::as_str).filter(|o| !matches!(*o, "private" | "rprivate")).collect();
         tmpfs.push((dest.to_string(), options.join(",")));
         return Ok(());
     }
@@ -521,6 +527,20 @@ mod tests {
             .unwrap()
             .push(serde_json::json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}));
         assert!(translate(&config, Path::new("/b"), "c").unwrap_err().to_string().contains("cgroup"));
+    }
+
+    #[test]
+    fn umask_and_private_tmpfs_as_podman_writes_them() {
+        let mut config = default_spec();
+        config["process"]["user"]["umask"] = serde_json::json!(18);
+        config["mounts"].as_array_mut().unwrap().push(
+            serde_json::json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["rprivate", "nosuid", "nodev"]}),
+        );
+        let t = translate(&config, Path::new("/b"), "c").unwrap();
+        assert_eq!(t.spec.umask, Some(0o022));
+        assert!(t.policy.contains(r#""/run" = "nosuid,nodev""#), "{}", t.policy);
+        config["process"]["user"]["umask"] = serde_json::json!(0o1777);
+        assert!(matches!(translate(&config, Path::new("/b"), "c").unwrap_err(), ConfigError::Invalid { .. }));
     }
 
     #[test]

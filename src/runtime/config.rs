@@ -39,6 +39,8 @@ pub struct ProcessPlan {
     /// (name, soft, hard), each checked to only lower the current limit.
     pub rlimits: Vec<(String, u64, u64)>,
     pub tty: bool,
+    /// Set just before the working directory; `None` keeps the inherited mask.
+    pub umask: Option<u32>,
 }
 
 /// Everything about one container run.
@@ -166,6 +168,7 @@ impl Container {
                 run_as_non_root,
                 rlimits,
                 tty: spec.tty,
+                umask: spec.umask,
             },
             hardening: Hardening::from_plan(plan),
             limits: Limits::from_policy(&policy.resources),

@@ -30,6 +30,8 @@ pub struct RunSpec {
     /// Where the container's cgroups go under each hierarchy's root (an OCI
     /// `linux.cgroupsPath` such as `/default/<id>`); `None`: `palisade-<id>`.
     pub cgroups_path: Option<String>,
+    /// The workload's file mode creation mask (an OCI `process.user.umask`); `None`: inherited.
+    pub umask: Option<u32>,
 }
 
 /// Errors in the run request itself, found before anything starts.

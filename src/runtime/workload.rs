@@ -109,6 +109,9 @@ fn prepare_and_exec(c: &Container, report: &Channel, tty: Option<OwnedFd>) -> Re
     let envp = merged.into_iter().map(|(k, v)| cstr(format!("{k}={v}"))).collect::<Result<Vec<_>, _>>()?;
     let argv = p.args.iter().map(|a| cstr(a.clone())).collect::<Result<Vec<_>, _>>()?;
 
+    if let Some(mask) = p.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask as nix::libc::mode_t));
+    }
     // The working directory, as the workload's user.
     nix::unistd::chdir(&p.cwd).map_err(|e| sys::Error::errno(format!("chdir({})", p.cwd.display()), e)).at(Layer::WorkingDirectory)?;
 
