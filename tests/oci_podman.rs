@@ -22,16 +22,6 @@ use std::process::{Command, Output};
 
 const IMAGE: &str = "localhost/palisade-busybox:latest";
 
-fn require_tool(tool: &str, package: &str) -> PathBuf {
-    for dir in ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"] {
-        let p = Path::new(dir).join(tool);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("`{tool}` is not installed: apt-get install {package} (the podman test needs podman, umoci, skopeo and busybox-static)");
-}
-
 /// Paths outside the temp dir that podman creates, and palisade's default `--root` (podman
 /// passes none to the runtime): removed on drop if new.
 const HOST_DIRS: &[&str] = &["/run/libpod", "/run/containers", "/run/palisade-oci"];
@@ -82,32 +72,7 @@ impl Podman {
 
     /// Builds a busybox image (umoci), archives it (skopeo) and loads it.
     fn load_busybox(&self) {
-        let umoci = require_tool("umoci", "umoci");
-        let skopeo = require_tool("skopeo", "skopeo");
-        let busybox = require_tool("busybox", "busybox-static");
-        let d = self.dir.path();
-        let layout = d.join("layout");
-        let image = format!("{}:latest", layout.display());
-        let bundle = d.join("unpacked");
-        let ok = |cmd: &mut Command| {
-            let out = cmd.output().unwrap();
-            assert!(out.status.success(), "{cmd:?}: {}", describe(&out));
-        };
-        ok(Command::new(&umoci).args(["init", "--layout"]).arg(&layout));
-        ok(Command::new(&umoci).args(["new", "--image", &image]));
-        ok(Command::new(&umoci).args(["unpack", "--image", &image]).arg(&bundle));
-        let rootfs = bundle.join("rootfs");
-        for sub in ["bin", "tmp", "etc", "proc", "sys", "dev"] {
-            std::fs::create_dir_all(rootfs.join(sub)).unwrap();
-        }
-        std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
-        for applet in ["sh", "echo", "cat", "sleep", "ls"] {
-            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
-        }
-        ok(Command::new(&umoci).args(["repack", "--image", &image]).arg(&bundle));
-        ok(Command::new(&umoci).args(["config", "--image", &image, "--config.env", "PATH=/bin", "--config.cmd", "sh"]));
-        let archive = d.join("busybox.tar");
-        ok(Command::new(&skopeo).arg("copy").arg(format!("oci:{image}")).arg(format!("oci-archive:{}:{IMAGE}", archive.display())));
+        let archive = busybox_oci_archive(self.dir.path(), IMAGE);
         let out = self.podman(&["load", "-i", archive.to_str().unwrap()]);
         assert!(out.status.success(), "podman load: {}", describe(&out));
     }

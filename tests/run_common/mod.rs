@@ -34,7 +34,8 @@ pub fn require_root() {
     assert!(nix::unistd::geteuid().is_root(), "the run_* tests must run as root (CI does); run `cargo test` as root");
 }
 
-fn require_tool(tool: &str, package: &str) -> PathBuf {
+/// The path of an installed tool, or a failure naming the Debian package (never a skip).
+pub fn require_tool(tool: &str, package: &str) -> PathBuf {
     for dir in ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"] {
         let p = Path::new(dir).join(tool);
         if p.exists() {
@@ -315,4 +316,35 @@ pub fn cap_mask(policy: &str) -> String {
     let p = palisade::policy::load(&palisade::policy::PolicySource::from_arg(policy)).unwrap_or_else(|d| panic!("{}", d.render()));
     let mask = p.capabilities.kept.keys().fold(0u64, |m, c| m | (1u64 << c.index()));
     format!("{mask:016x}")
+}
+
+/// Builds a busybox image with umoci in `dir` and archives it with skopeo as an OCI archive
+/// named `image` (the clients under test import it); returns the archive's path.
+pub fn busybox_oci_archive(dir: &Path, image: &str) -> PathBuf {
+    let umoci = require_tool("umoci", "umoci");
+    let skopeo = require_tool("skopeo", "skopeo");
+    let busybox = require_tool("busybox", "busybox-static");
+    let layout = dir.join("layout");
+    let tagged = format!("{}:latest", layout.display());
+    let bundle = dir.join("unpacked");
+    let ok = |cmd: &mut Command| {
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{cmd:?}: {}", describe(&out));
+    };
+    ok(Command::new(&umoci).args(["init", "--layout"]).arg(&layout));
+    ok(Command::new(&umoci).args(["new", "--image", &tagged]));
+    ok(Command::new(&umoci).args(["unpack", "--image", &tagged]).arg(&bundle));
+    let rootfs = bundle.join("rootfs");
+    for sub in ["bin", "tmp", "etc", "proc", "sys", "dev"] {
+        std::fs::create_dir_all(rootfs.join(sub)).unwrap();
+    }
+    std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
+    for applet in ["sh", "echo", "cat", "sleep", "ls"] {
+        std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
+    }
+    ok(Command::new(&umoci).args(["repack", "--image", &tagged]).arg(&bundle));
+    ok(Command::new(&umoci).args(["config", "--image", &tagged, "--config.env", "PATH=/bin", "--config.cmd", "sh"]));
+    let archive = dir.join("busybox.tar");
+    ok(Command::new(&skopeo).arg("copy").arg(format!("oci:{tagged}")).arg(format!("oci-archive:{}:{image}", archive.display())));
+    archive
 }
