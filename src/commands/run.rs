@@ -58,5 +58,6 @@ fn spec(args: RunArgs) -> Result<RunSpec, runtime::spec::SpecError> {
         }),
         cgroups_path: None,
         umask: None,
+        bundle: Default::default(),
     })
 }

@@ -18,6 +18,7 @@
 //! [`cgroups`], [`network`], [`workload`] (process attributes), [`harden`] (the hardening sequence),
 //! [`init`], [`launch`] (the parent side) and [`relay`] (terminal and signals).
 
+pub mod bundle;
 pub mod cgroups;
 pub mod channel;
 pub mod config;

@@ -32,6 +32,8 @@ pub struct RunSpec {
     pub cgroups_path: Option<String>,
     /// The workload's file mode creation mask (an OCI `process.user.umask`); `None`: inherited.
     pub umask: Option<u32>,
+    /// What an OCI bundle asks for beyond this (empty for `palisade run`).
+    pub bundle: super::bundle::BundleSpec,
 }
 
 /// Errors in the run request itself, found before anything starts.
