@@ -9,7 +9,7 @@ use super::overlay::Overlay;
 use super::rootfs::{MountPlan, Root, Tmpfs};
 use super::spec::{RunSpec, SpecError};
 use super::volumes::{self, Volume};
-use super::{network, AtLayer, Layer, RunError};
+use super::{network, oci_mounts, AtLayer, Layer, RunError};
 use crate::compile::Plan;
 use crate::policy::model::{NetworkMode, User};
 use crate::sys;
@@ -142,6 +142,13 @@ impl Container {
             volumes,
             private_sysfs: namespaces.network,
             devpts_gid: (!namespaces.rootless()).then_some(5),
+            // An OCI bundle's mounts and devices, checked now like volumes.
+            oci_mounts: spec.bundle.mounts.as_deref().map(|list| oci_mounts::prepare(list, &policy.name, &policy.volumes)).transpose()?,
+            devices: {
+                super::devices::check(&spec.bundle.devices).at(Layer::Devices)?;
+                spec.bundle.devices.clone()
+            },
+            rootfs_propagation: spec.bundle.rootfs_propagation,
         };
 
         let hostname = spec.hostname.clone().unwrap_or_else(|| id.clone());

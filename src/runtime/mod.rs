@@ -22,6 +22,7 @@ pub mod bundle;
 pub mod cgroups;
 pub mod channel;
 pub mod config;
+pub mod devices;
 pub mod harden;
 pub mod init;
 pub mod landlock;
@@ -29,6 +30,7 @@ pub mod launch;
 pub mod lsm;
 pub mod namespaces;
 pub mod network;
+pub mod oci_mounts;
 pub mod overlay;
 pub mod relay;
 pub mod rootfs;
@@ -110,6 +112,8 @@ pub enum RunError {
     Policy { policy: String, message: String },
     #[error(transparent)]
     Volume(Box<volumes::VolumeError>),
+    #[error(transparent)]
+    Mount(Box<oci_mounts::MountError>),
     #[error("network: {0}")]
     Network(#[from] network::NetworkError),
     #[error("cgroups: {0}")]
@@ -134,6 +138,7 @@ impl RunError {
             RunError::Sys { layer, .. } | RunError::Start { layer, .. } => Some(*layer),
             RunError::Cgroup(_) => Some(Layer::Cgroups),
             RunError::Volume(_) => Some(Layer::Volumes),
+            RunError::Mount(_) => Some(Layer::Mounts),
             RunError::Network(_) => Some(Layer::Network),
             _ => None,
         }
@@ -163,6 +168,12 @@ impl RunError {
 impl From<volumes::VolumeError> for RunError {
     fn from(e: volumes::VolumeError) -> RunError {
         RunError::Volume(Box::new(e))
+    }
+}
+
+impl From<oci_mounts::MountError> for RunError {
+    fn from(e: oci_mounts::MountError) -> RunError {
+        RunError::Mount(Box::new(e))
     }
 }
 

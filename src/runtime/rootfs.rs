@@ -3,8 +3,11 @@
 //! RESOLVE_IN_ROOT) and mounted onto through its descriptor, so symlinks in a rootfs cannot
 //! aim a mount at the host (runc CVE-2021-30465).
 
+use super::bundle::{DeviceNode, Propagation};
+use super::oci_mounts::{self, OciMount};
 use super::overlay::{self, Overlay};
 use super::volumes::Volume;
+use super::devices;
 use super::{AtLayer, Layer, RunError};
 use crate::sys::mount::{self as m, attr, Create, Flags};
 use crate::sys::{self};
@@ -73,6 +76,13 @@ pub struct MountPlan {
     pub private_sysfs: bool,
     /// Group of new ptys (`tty`, 5) when that gid exists in the container's id space.
     pub devpts_gid: Option<u32>,
+    /// An OCI config's mounts (src/runtime/oci_mounts.rs), checked: when `Some`, exactly
+    /// these, in order, instead of palisade's /proc, /sys and /dev.
+    pub oci_mounts: Option<Vec<OciMount>>,
+    /// An OCI config's `linux.devices` (src/runtime/devices.rs), checked.
+    pub devices: Vec<DeviceNode>,
+    /// An OCI config's `linux.rootfsPropagation`.
+    pub rootfs_propagation: Option<Propagation>,
 }
 
 impl MountPlan {
@@ -104,6 +114,7 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
     // Volume sources are reopened in this namespace now, while the paths they were checked
     // by still lead to them: step 2 covers /tmp with a staging tmpfs.
     let sources: Vec<OwnedFd> = plan.volumes.iter().map(Volume::reopen).collect::<sys::Result<_>>().at(Layer::Volumes)?;
+    let oci_sources = plan.oci_mounts.as_deref().map(oci_mounts::reopen_sources).transpose().at(Layer::Volumes)?;
 
     // 2. The new root must be a mount point of its own for pivot_root. A directory rootfs is
     //    bound onto itself. The host's / is bound (with its submounts) below a private tmpfs
@@ -135,10 +146,17 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
     let host = plan.root.is_host();
 
     // 3. Mount points exist before the root turns read-only; in the host's / none is ever
-    //    created (it would write to the host), so they must exist already.
+    //    created (it would write to the host), so they must exist already. A config's
+    //    mounts below another of its mounts (/dev/pts) and devices below one of them are
+    //    made once that mount is there.
     let create = |kind: Create| if host { Create::Never } else { kind };
-    let mut points: Vec<(&Path, Create)> =
-        vec![(Path::new("/proc"), Create::Dir), (Path::new("/sys"), Create::Dir), (Path::new("/dev"), Create::Dir)];
+    let mut points: Vec<(&Path, Create)> = match &plan.oci_mounts {
+        Some(list) => oci_mounts::mount_points(list),
+        None => vec![(Path::new("/proc"), Create::Dir), (Path::new("/sys"), Create::Dir), (Path::new("/dev"), Create::Dir)],
+    };
+    let mounted: Vec<&Path> = points.iter().map(|(p, _)| *p).collect();
+    let below_a_mount = |p: &Path| oci_mounts::is_below_any(p, mounted.iter().copied());
+    points.extend(plan.devices.iter().filter(|d| d.kind != 'p' && !below_a_mount(&d.path)).map(|d| (d.path.as_path(), Create::File)));
     points.extend(plan.tmpfs.iter().map(|t| (t.path.as_path(), Create::Dir)));
     points.extend(plan.volumes.iter().map(|v| (v.spec.destination.as_path(), if v.is_dir { Create::Dir } else { Create::File })));
     if host {
@@ -157,27 +175,16 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
     let root_attributes = if host || plan.read_only_root { attr::RDONLY | attr::NODEV } else { attr::NODEV };
     m::set_attributes(root.as_fd(), root_attributes, 0, true).at(Layer::Rootfs)?;
 
-    // 5. A fresh procfs for the new pid namespace: it shows only the container's processes.
-    let proc = target(&root, "/proc").at(Layer::Mounts)?;
-    m::mount(Some("proc"), &m::fd_path(proc.as_fd()), Some("proc"), NOSUID_NODEV_NOEXEC, None).at(Layer::Mounts)?;
-
-    // 6. sysfs, read-only: fresh when the network namespace is private (sysfs shows the
-    //    namespace's interfaces, and a user namespace may mount it only then); otherwise the
-    //    host's, bound read-only.
-    let sys_dir = target(&root, "/sys").at(Layer::Mounts)?;
-    if plan.private_sysfs {
-        m::mount(Some("sysfs"), &m::fd_path(sys_dir.as_fd()), Some("sysfs"), NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY, None)
-            .at(Layer::Mounts)?;
-    } else {
-        m::bind(Path::new("/sys"), &m::fd_path(sys_dir.as_fd()), true).at(Layer::Mounts)?;
-        let sys_mount = target(&root, "/sys").at(Layer::Mounts)?;
-        m::set_attributes(sys_mount.as_fd(), attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, 0, true).at(Layer::Mounts)?;
-    }
-
-    // 7. /dev: a small tmpfs with only harmless devices (bound from the host: a user
-    //    namespace cannot mknod), a private devpts instance (the host's ptys stay invisible),
-    //    /dev/shm and the ipc namespace's mqueue.
-    setup_dev(&root, plan).at(Layer::Devices)?;
+    // 5–7. /proc, /sys and /dev: an OCI config's list, in its order (oci_mounts.rs), or
+    //      palisade's own set. Either way /dev is a tmpfs holding only harmless devices, unless
+    //      a config mounts none there.
+    let dev_populated = match (&plan.oci_mounts, &oci_sources) {
+        (Some(list), Some(oci_sources)) => oci_mounts::mount_all(&root, list, oci_sources, plan.private_sysfs).at(Layer::Mounts)?,
+        _ => {
+            own_mounts(&root, plan)?;
+            true
+        }
+    };
 
     // 8. The host-root sandbox hides the host's daemons' sockets.
     if host {
@@ -213,7 +220,12 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
         }
     }
 
-    // 11. Masked paths: kernel interfaces that leak host data or control the host are
+    // 11. An OCI config's device nodes, each with the type, number, owner and mode asked;
+    //     /dev is nodev, so they are made on a staging tmpfs outside the root and bound in
+    //     (devices.rs).
+    devices::create(&root, &plan.devices).at(Layer::Devices)?;
+
+    // 12. Masked paths: kernel interfaces that leak host data or control the host are
     //     covered: /dev/null over files, an empty read-only tmpfs over directories.
     for path in &plan.masked {
         let Some(t) = existing(&root, path).at(Layer::Mounts)? else { continue };
@@ -231,7 +243,7 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
         }
     }
 
-    // 12. Read-only paths: bound onto themselves, then made read-only (with everything below).
+    // 13. Read-only paths: bound onto themselves, then made read-only (with everything below).
     for path in &plan.readonly {
         let Some(t) = existing(&root, path).at(Layer::Mounts)? else { continue };
         m::bind(&m::fd_path(t.as_fd()), &m::fd_path(t.as_fd()), true).at(Layer::Mounts)?;
@@ -239,14 +251,52 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
         m::set_attributes(mounted.as_fd(), attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, 0, true).at(Layer::Mounts)?;
     }
 
-    // 13. /dev itself read-only now that it is populated: no new nodes, links or files
-    //     (devpts, shm and mqueue are separate mounts and stay writable).
-    let dev = target(&root, "/dev").at(Layer::Devices)?;
-    m::set_attributes(dev.as_fd(), attr::RDONLY, 0, false).at(Layer::Devices)?;
+    // 14. /dev itself read-only now that it is populated: no new nodes, links or files
+    //     (devpts, shm and mqueue are separate mounts and stay writable). A config's /dev
+    //     that is not palisade's tmpfs is left as the config made it.
+    if dev_populated {
+        let dev = target(&root, "/dev").at(Layer::Devices)?;
+        m::set_attributes(dev.as_fd(), attr::RDONLY, 0, false).at(Layer::Devices)?;
+    }
 
-    // 14. Enter the new root and detach the old one entirely.
-    drop((root, proc, sys_dir, dev, sources));
-    m::pivot_into(&new_root).at(Layer::Rootfs)
+    // 15. Enter the new root and detach the old one entirely.
+    drop((root, sources, oci_sources));
+    m::pivot_into(&new_root).at(Layer::Rootfs)?;
+
+    // 16. The propagation a config asks for its root, on the new "/" and everything under
+    //     it. After pivot_root, which refuses a shared new root (pivot_root(2), EINVAL), and
+    //     only in this namespace: the root's mount is private since step 1, so a shared one
+    //     starts a peer group of its own and cannot reach the host (runc applies it here too).
+    if let Some(p) = plan.rootfs_propagation {
+        m::set_propagation(Path::new("/"), oci_mounts::root_propagation(p)).at(Layer::Rootfs)?;
+    }
+    Ok(())
+}
+
+/// palisade's own /proc, /sys and /dev (steps 5–7 of [`setup`]).
+fn own_mounts(root: &OwnedFd, plan: &MountPlan) -> Result<(), RunError> {
+    // 5. A fresh procfs for the new pid namespace: it shows only the container's processes.
+    let proc = target(root, "/proc").at(Layer::Mounts)?;
+    m::mount(Some("proc"), &m::fd_path(proc.as_fd()), Some("proc"), NOSUID_NODEV_NOEXEC, None).at(Layer::Mounts)?;
+
+    // 6. sysfs, read-only: fresh when the network namespace is private (sysfs shows the
+    //    namespace's interfaces, and a user namespace may mount it only then); otherwise the
+    //    host's, bound read-only.
+    let sys_dir = target(root, "/sys").at(Layer::Mounts)?;
+    if plan.private_sysfs {
+        m::mount(Some("sysfs"), &m::fd_path(sys_dir.as_fd()), Some("sysfs"), NOSUID_NODEV_NOEXEC | Flags::MS_RDONLY, None)
+            .at(Layer::Mounts)?;
+    } else {
+        m::bind(Path::new("/sys"), &m::fd_path(sys_dir.as_fd()), true).at(Layer::Mounts)?;
+        let sys_mount = target(root, "/sys").at(Layer::Mounts)?;
+        m::set_attributes(sys_mount.as_fd(), attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, 0, true).at(Layer::Mounts)?;
+    }
+
+    // 7. /dev: a small tmpfs with only harmless devices (bound from the host: a user
+    //    namespace cannot mknod), a private devpts instance (the host's ptys stay invisible),
+    //    /dev/shm and the ipc namespace's mqueue.
+    setup_dev(root, plan).at(Layer::Devices)?;
+    Ok(())
 }
 
 /// Mounts a private tmpfs over /tmp of this (new) mount namespace, to hold the new root's
@@ -268,6 +318,26 @@ fn setup_dev(root: &OwnedFd, plan: &MountPlan) -> sys::Result<()> {
         NOSUID_NODEV_NOEXEC | Flags::MS_STRICTATIME,
         Some("mode=755,size=64k"),
     )?;
+    populate_dev(root)?;
+    let pts = m::open_in_root(root.as_fd(), Path::new("/dev/pts"), Create::Dir)?;
+    let gid = plan.devpts_gid.map(|g| format!(",gid={g}")).unwrap_or_default();
+    m::mount(
+        Some("devpts"),
+        &m::fd_path(pts.as_fd()),
+        Some("devpts"),
+        Flags::MS_NOSUID | Flags::MS_NOEXEC,
+        Some(&format!("newinstance,ptmxmode=0666,mode=0620{gid}")),
+    )?;
+    let shm = m::open_in_root(root.as_fd(), Path::new("/dev/shm"), Create::Dir)?;
+    m::mount(Some("shm"), &m::fd_path(shm.as_fd()), Some("tmpfs"), NOSUID_NODEV_NOEXEC, Some("mode=1777,size=65536k"))?;
+    let mqueue = m::open_in_root(root.as_fd(), Path::new("/dev/mqueue"), Create::Dir)?;
+    m::mount(Some("mqueue"), &m::fd_path(mqueue.as_fd()), Some("mqueue"), NOSUID_NODEV_NOEXEC, None)
+}
+
+/// Fills the freshly mounted /dev tmpfs of the tree at `root`: the [`DEVICES`], bound from
+/// the host's nodes (a user namespace cannot mknod, and binds keep working on a nodev /dev),
+/// and the usual symlinks.
+pub(super) fn populate_dev(root: &OwnedFd) -> sys::Result<()> {
     for name in DEVICES {
         let node = m::open_in_root(root.as_fd(), &Path::new("/dev").join(name), Create::File)?;
         m::bind(&Path::new("/dev").join(name), &m::fd_path(node.as_fd()), false)?;
@@ -282,19 +352,7 @@ fn setup_dev(root: &OwnedFd, plan: &MountPlan) -> sys::Result<()> {
     ] {
         m::symlink_in(dev.as_fd(), to, link)?;
     }
-    let pts = m::open_in_root(root.as_fd(), Path::new("/dev/pts"), Create::Dir)?;
-    let gid = plan.devpts_gid.map(|g| format!(",gid={g}")).unwrap_or_default();
-    m::mount(
-        Some("devpts"),
-        &m::fd_path(pts.as_fd()),
-        Some("devpts"),
-        Flags::MS_NOSUID | Flags::MS_NOEXEC,
-        Some(&format!("newinstance,ptmxmode=0666,mode=0620{gid}")),
-    )?;
-    let shm = m::open_in_root(root.as_fd(), Path::new("/dev/shm"), Create::Dir)?;
-    m::mount(Some("shm"), &m::fd_path(shm.as_fd()), Some("tmpfs"), NOSUID_NODEV_NOEXEC, Some("mode=1777,size=65536k"))?;
-    let mqueue = m::open_in_root(root.as_fd(), Path::new("/dev/mqueue"), Create::Dir)?;
-    m::mount(Some("mqueue"), &m::fd_path(mqueue.as_fd()), Some("mqueue"), NOSUID_NODEV_NOEXEC, None)
+    Ok(())
 }
 
 /// Resolves an existing destination in the root.

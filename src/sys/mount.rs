@@ -19,6 +19,13 @@ pub mod attr {
     pub const NOSUID: u64 = 0x2;
     pub const NODEV: u64 = 0x4;
     pub const NOEXEC: u64 = 0x8;
+    /// The access-time mode is a value under this mask, not a set of bits: changing it
+    /// clears the mask and sets one of `RELATIME` (0), `NOATIME` or `STRICTATIME`.
+    pub const ATIME_MASK: u64 = 0x70;
+    pub const RELATIME: u64 = 0x0;
+    pub const NOATIME: u64 = 0x10;
+    pub const STRICTATIME: u64 = 0x20;
+    pub const NODIRATIME: u64 = 0x80;
 }
 
 /// `struct mount_attr` of mount_setattr(2).
@@ -92,6 +99,62 @@ pub fn pivot_into(new_root: &Path) -> Result<()> {
     // mounts may be busy) so that nothing of it remains in this namespace.
     umount2(".", MntFlags::MNT_DETACH).op(|| "umount2(old root, MNT_DETACH)".into())?;
     nix::unistd::chdir("/").op(|| "chdir(/)".into())
+}
+
+/// Changes the propagation type of the mount at `target` (`MS_SHARED`, `MS_SLAVE`,
+/// `MS_PRIVATE` or `MS_UNBINDABLE`, with `MS_REC` for it and every mount beneath;
+/// Documentation/filesystems/sharedsubtree.rst).
+pub fn set_propagation(target: &Path, flags: MsFlags) -> Result<()> {
+    nix_mount(None::<&str>, target, None::<&str>, flags, None::<&str>).op(|| format!("mount(none, {}, {flags:?})", target.display()))
+}
+
+/// Whether the filesystem at `path` is the unified cgroup hierarchy (cgroup2).
+pub fn is_cgroup2(path: &Path) -> Result<bool> {
+    let fs = nix::sys::statfs::statfs(path).op(|| format!("statfs({})", path.display()))?;
+    Ok(fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+}
+
+/// The kind of node behind `fd` (`S_IFCHR`, `S_IFDIR`, …) and, for device nodes, its
+/// device number as (major, minor).
+pub fn node_kind(fd: BorrowedFd<'_>) -> Result<(SFlag, u64, u64)> {
+    let st = fstat(fd).op(|| format!("fstat({})", fd_target(fd)))?;
+    let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
+    Ok((kind, nix::sys::stat::major(st.st_rdev), nix::sys::stat::minor(st.st_rdev)))
+}
+
+/// A node for [`make_node`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Node {
+    /// `S_IFCHR`, `S_IFBLK` or `S_IFIFO`.
+    pub kind: SFlag,
+    pub major: u64,
+    pub minor: u64,
+    /// Permission bits.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Makes `node` as `name` in the directory `dir` (mknodat(2)), then gives it exactly its
+/// owner and permission bits (chown first: it clears set-id bits; chmod after, so the
+/// umask has no say).
+pub fn make_node(dir: BorrowedFd<'_>, name: &str, node: &Node) -> Result<()> {
+    let Node { kind, major, minor, mode, uid, gid } = *node;
+    let what = || format!("{name} in {}", fd_target(dir));
+    nix::sys::stat::mknodat(dir, name, kind, Mode::empty(), nix::sys::stat::makedev(major, minor))
+        .op(|| format!("mknod({}, {kind:?}, {major}:{minor})", what()))?;
+    nix::unistd::fchownat(
+        dir,
+        name,
+        Some(nix::unistd::Uid::from_raw(uid)),
+        Some(nix::unistd::Gid::from_raw(gid)),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .op(|| format!("chown({}, {uid}:{gid})", what()))?;
+    // fchmodat cannot refuse to follow a symlink on Linux; the node was just made by
+    // mknodat, which never follows one (EEXIST instead).
+    nix::sys::stat::fchmodat(dir, name, Mode::from_bits_truncate(mode), nix::sys::stat::FchmodatFlags::FollowSymlink)
+        .op(|| format!("chmod({}, {mode:o})", what()))
 }
 
 /// Unmounts `target` lazily.
