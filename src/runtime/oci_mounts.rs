@@ -467,7 +467,7 @@ mod tests {
         let e = check(entry("/x", "none", "/tmp", &["bind", "mode=755"])).unwrap_err().to_string();
         assert!(e.contains("takes no filesystem data"), "{e}");
         // Bind sources go through the policy's volume rules.
-        let e = check(entry("/x", "bind", "/proc/1/root", &["rbind"])).unwrap_err().to_string();
+        let e = check(entry("/x", "bind", "/etc", &["rbind"])).unwrap_err().to_string();
         assert!(e.contains("mounts[3]: ") && e.contains("refused by policy `docker-default`"), "{e}");
         // An empty source is shown as the type.
         assert_eq!(check(entry("/dev/mqueue", "mqueue", "", &[])).unwrap().source, "mqueue");
