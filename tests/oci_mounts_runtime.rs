@@ -1,0 +1,101 @@
+//! The request of tests/oci_mounts.rs made through the library: what `palisade oci` hands
+//! the runtime (a `BundleSpec`), filled in directly, so the runtime's side is tested
+//! whatever config.json translation is in place. The runtime clones its init only from a
+//! single-threaded process, so this test has no libtest harness (Cargo.toml). Needs root.
+
+mod oci_mounts_common;
+mod run_common;
+
+use oci_mounts_common::*;
+use palisade::runtime::bundle::{BundleSpec, DeviceNode, MountEntry, Propagation};
+use run_common::*;
+
+fn main() {
+    the_runtime_honours_a_bundle_spec();
+    println!("test the_runtime_honours_a_bundle_spec ... ok");
+}
+
+/// The policy `palisade oci` makes of runc's default config, plus CAP_SYS_ADMIN (see above).
+const POLICY: &str = r#"
+[policy]
+name = "oci-mounts-test"
+
+[capabilities]
+keep = ["AUDIT_WRITE", "KILL", "NET_BIND_SERVICE", "SYS_ADMIN"]
+
+[seccomp]
+default_action = "allow"
+
+[process]
+run_as_non_root = false
+no_new_privileges = true
+
+[filesystem]
+read_only_root = true
+masked_paths = ["/proc/kcore", "/proc/keys", "/sys/firmware"]
+readonly_paths = ["/proc/sys", "/proc/sysrq-trigger"]
+
+[network]
+mode = "none"
+"#;
+
+/// The same request, made through the library: what `palisade oci` hands the runtime,
+/// filled in by hand (the JSON above, read by the runtime's own types).
+fn the_runtime_honours_a_bundle_spec() {
+    let _s = serial();
+    require_root();
+    let rootfs = Rootfs::new();
+    let data = data_dir();
+    let out_dir = tempfile::Builder::new().prefix("oci-mounts-out-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let list = mounts(data.path());
+    let mut entries: Vec<MountEntry> = list
+        .iter()
+        .map(|m| MountEntry {
+            destination: m["destination"].as_str().unwrap().into(),
+            kind: m["type"].as_str().unwrap().into(),
+            source: m["source"].as_str().unwrap().into(),
+            options: m["options"].as_array().map(|o| o.iter().map(|s| s.as_str().unwrap().to_string()).collect()).unwrap_or_default(),
+        })
+        .collect();
+    // The workload's stdout goes to the test's own: the script writes to a bind instead.
+    entries.push(MountEntry {
+        destination: "/out".into(),
+        kind: "bind".into(),
+        source: out_dir.path().to_str().unwrap().into(),
+        options: vec!["rbind".into(), "rw".into()],
+    });
+    let devices = devices()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| DeviceNode {
+            path: d["path"].as_str().unwrap().into(),
+            kind: d["type"].as_str().unwrap().chars().next().unwrap(),
+            major: d["major"].as_u64().unwrap_or(0),
+            minor: d["minor"].as_u64().unwrap_or(0),
+            mode: d["fileMode"].as_u64().map(|m| m as u32),
+            uid: d["uid"].as_u64().map(|u| u as u32),
+            gid: d["gid"].as_u64().map(|g| g as u32),
+        })
+        .collect();
+    let spec = palisade::runtime::RunSpec {
+        command: vec!["sh".into(), "-c".into(), format!("({SCRIPT}) > /out/result 2>&1")],
+        rootfs: Some(rootfs.path().to_path_buf()),
+        env: vec![("PATH".into(), "/bin".into())],
+        bundle: BundleSpec {
+            mounts: Some(entries),
+            devices,
+            rootfs_propagation: Some(Propagation::Unbindable),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let policy = palisade::policy::load_str("oci-mounts-test.toml", POLICY).unwrap_or_else(|d| panic!("{}", d.render()));
+    let plan = palisade::compile::Plan::new(policy).unwrap();
+    let code = palisade::runtime::run(&plan, &spec).unwrap_or_else(|e| panic!("run: {e}"));
+    let text = std::fs::read_to_string(out_dir.path().join("result")).unwrap_or_default();
+    assert_eq!(code, 0, "{text}");
+    eprintln!("{text}");
+    check_inside(&text, &list);
+    assert_no_leaks();
+}
