@@ -13,6 +13,8 @@ use run_common::*;
 fn main() {
     the_runtime_honours_a_bundle_spec();
     println!("test the_runtime_honours_a_bundle_spec ... ok");
+    a_shared_root_propagates_between_its_binds_and_a_private_one_does_not();
+    println!("test a_shared_root_propagates_between_its_binds_and_a_private_one_does_not ... ok");
 }
 
 /// The policy `palisade oci` makes of runc's default config, plus CAP_SYS_ADMIN (see above).
@@ -48,15 +50,7 @@ fn the_runtime_honours_a_bundle_spec() {
     let data = data_dir();
     let out_dir = tempfile::Builder::new().prefix("oci-mounts-out-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let list = mounts(data.path());
-    let mut entries: Vec<MountEntry> = list
-        .iter()
-        .map(|m| MountEntry {
-            destination: m["destination"].as_str().unwrap().into(),
-            kind: m["type"].as_str().unwrap().into(),
-            source: m["source"].as_str().unwrap().into(),
-            options: m["options"].as_array().map(|o| o.iter().map(|s| s.as_str().unwrap().to_string()).collect()).unwrap_or_default(),
-        })
-        .collect();
+    let mut entries: Vec<MountEntry> = list.iter().map(entry).collect();
     // The workload's stdout goes to the test's own: the script writes to a bind instead.
     entries.push(MountEntry {
         destination: "/out".into(),
@@ -95,7 +89,52 @@ fn the_runtime_honours_a_bundle_spec() {
     let code = palisade::runtime::run(&plan, &spec).unwrap_or_else(|e| panic!("run: {e}"));
     let text = std::fs::read_to_string(out_dir.path().join("result")).unwrap_or_default();
     assert_eq!(code, 0, "{text}");
-    eprintln!("{text}");
     check_inside(&text, &list);
     assert_no_leaks();
+}
+
+/// runtime-tools' check of `rootfsPropagation: shared`: a mount made inside the container
+/// shows through another bind of "/" made there; with `private` it does not.
+fn a_shared_root_propagates_between_its_binds_and_a_private_one_does_not() {
+    let _s = serial();
+    require_root();
+    for (propagation, propagates) in [(Propagation::Shared, true), (Propagation::Private, false)] {
+        let rootfs = Rootfs::new();
+        let out_dir = tempfile::Builder::new().prefix("oci-mounts-out-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        let mut entries: Vec<MountEntry> = default_mounts(false).iter().map(entry).collect();
+        entries.push(MountEntry {
+            destination: "/out".into(),
+            kind: "bind".into(),
+            source: out_dir.path().to_str().unwrap().into(),
+            options: vec!["rbind".into()],
+        });
+        let script = "mount --bind / /home && mount -t tmpfs seen-through /secret && cat /proc/self/mountinfo";
+        let spec = palisade::runtime::RunSpec {
+            command: vec!["sh".into(), "-c".into(), format!("({script}) > /out/result 2>&1")],
+            rootfs: Some(rootfs.path().to_path_buf()),
+            env: vec![("PATH".into(), "/bin".into())],
+            bundle: BundleSpec { mounts: Some(entries), rootfs_propagation: Some(propagation), ..Default::default() },
+            ..Default::default()
+        };
+        let policy = palisade::policy::load_str("oci-mounts-test.toml", POLICY).unwrap_or_else(|d| panic!("{}", d.render()));
+        let plan = palisade::compile::Plan::new(policy).unwrap();
+        let code = palisade::runtime::run(&plan, &spec).unwrap_or_else(|e| panic!("run: {e}"));
+        let text = std::fs::read_to_string(out_dir.path().join("result")).unwrap_or_default();
+        assert_eq!(code, 0, "{text}");
+        let info = mountinfo(&text);
+        assert!(info.iter().any(|(p, .., source, _)| p == "/secret" && source == "seen-through"), "{text}");
+        let seen = info.iter().any(|(p, .., source, _)| p == "/home/secret" && source == "seen-through");
+        assert_eq!(seen, propagates, "{propagation:?}: /home/secret\n{text}");
+        assert_no_leaks();
+    }
+}
+
+/// A mount of config.json as the runtime takes it.
+fn entry(m: &serde_json::Value) -> MountEntry {
+    MountEntry {
+        destination: m["destination"].as_str().unwrap().into(),
+        kind: m["type"].as_str().unwrap().into(),
+        source: m["source"].as_str().unwrap().into(),
+        options: m["options"].as_array().map(|o| o.iter().map(|s| s.as_str().unwrap().to_string()).collect()).unwrap_or_default(),
+    }
 }

@@ -351,8 +351,8 @@ fn mount_one(root: &OwnedFd, mt: &OciMount, source: Option<&OwnedFd>, private_sy
         // user namespace) and would see the host's interfaces anyway: the host's, read-only.
         Filesystem::Sysfs => {
             m::bind(Path::new("/sys"), &at, true)?;
-            let (set, _) = mt.options.attributes();
-            set_attributes(root, mt, set | attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, 0)?;
+            let (set, clear) = mt.options.attributes();
+            set_attributes(root, mt, set | attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, clear)?;
         }
         // /dev is populated after it is mounted, so it is mounted writable; rootfs.rs makes
         // it read-only once every node is in (step 14).

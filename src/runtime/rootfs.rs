@@ -176,8 +176,8 @@ pub fn setup(plan: &MountPlan) -> Result<(), RunError> {
     m::set_attributes(root.as_fd(), root_attributes, 0, true).at(Layer::Rootfs)?;
 
     // 5–7. /proc, /sys and /dev: an OCI config's list, in its order (oci_mounts.rs), or
-    //      palisade's own set. Either way /dev is a tmpfs holding only harmless devices, unless
-    //      a config mounts none there.
+    //      palisade's own set. Either way /dev is a tmpfs holding only harmless devices (and
+    //      a config's own, step 11), unless a config mounts none there.
     let dev_populated = match (&plan.oci_mounts, &oci_sources) {
         (Some(list), Some(oci_sources)) => oci_mounts::mount_all(&root, list, oci_sources, plan.private_sysfs).at(Layer::Mounts)?,
         _ => {
