@@ -86,4 +86,3 @@ fn has_ro_cgroup2(text: &str) -> bool {
         point == "/sys/fs/cgroup" && fstype == "cgroup2" && source == "cgroup" && options.starts_with("ro,")
     })
 }
-

@@ -76,12 +76,7 @@ fn the_runtime_honours_a_bundle_spec() {
         command: vec!["sh".into(), "-c".into(), format!("({SCRIPT}) > /out/result 2>&1")],
         rootfs: Some(rootfs.path().to_path_buf()),
         env: vec![("PATH".into(), "/bin".into())],
-        bundle: BundleSpec {
-            mounts: Some(entries),
-            devices,
-            rootfs_propagation: Some(Propagation::Unbindable),
-            ..Default::default()
-        },
+        bundle: BundleSpec { mounts: Some(entries), devices, rootfs_propagation: Some(Propagation::Unbindable), ..Default::default() },
         ..Default::default()
     };
     let policy = palisade::policy::load_str("oci-mounts-test.toml", POLICY).unwrap_or_else(|d| panic!("{}", d.render()));

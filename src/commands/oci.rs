@@ -84,15 +84,25 @@ struct Prepared {
 }
 
 fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prepared> {
-    if a.policy.is_some() {
-        bail!("--policy is not implemented yet");
-    }
     store.dir(&a.id)?;
     let bundle = std::fs::canonicalize(&a.bundle).with_context(|| format!("bundle {}", a.bundle.display()))?;
-    let t = config::load(&bundle, &a.id)?;
-    let policy = crate::policy::load_str(&format!("oci-{}", a.id), &t.policy).map_err(|d| {
+    let mut t = config::load(&bundle, &a.id)?;
+    // `--policy`: the operator's policy narrows the bundle (src/oci/layer.rs).
+    let layered = match &a.policy {
+        Some(arg) => {
+            let policy = crate::policy::load(&crate::policy::PolicySource::from_arg(arg)).map_err(|d| anyhow::anyhow!("{}", d.render()))?;
+            crate::oci::layer::narrow(&mut t, &policy)?;
+            Some(Plan::new(policy)?)
+        }
+        None => None,
+    };
+    let text = t.sections.render(&a.id)?;
+    let mut policy = crate::policy::load_str(&format!("oci-{}", a.id), &text).map_err(|d| {
         anyhow::anyhow!("{}: the translated policy does not validate:\n{}", bundle.join("config.json").display(), d.render())
     })?;
+    if let Some(layered) = &layered {
+        crate::oci::layer::carry(&mut policy, layered, &mut t);
+    }
     let plan = Plan::new(policy)?;
     // As runc: a detached terminal needs somewhere to send its master, and a socket without
     // a terminal is a mistake.

@@ -132,7 +132,9 @@ mod tests {
 
     #[test]
     fn devices_are_checked_before_anything_starts() {
-        assert!(check(&[dev("/dev/a", 'c', Some(0o600)), dev("/dev/b", 'u', None), dev("/dev/c", 'b', None), dev("/dev/d", 'p', None)]).is_ok());
+        assert!(
+            check(&[dev("/dev/a", 'c', Some(0o600)), dev("/dev/b", 'u', None), dev("/dev/c", 'b', None), dev("/dev/d", 'p', None)]).is_ok()
+        );
         let e = check(&[dev("/dev/a", 'x', None)]).unwrap_err().to_string();
         assert!(e.contains("linux.devices /dev/a") && e.contains("type `x`"), "{e}");
         let e = check(&[dev("/dev/a", 'c', Some(0o4666))]).unwrap_err().to_string();

@@ -3,6 +3,7 @@
 //! zombies, forwards signals and exits with the workload's status. When init exits the
 //! kernel kills whatever is left in the namespace.
 
+use super::bundle::NamespaceKind;
 use super::channel::{Channel, Message};
 use super::config::Container;
 use super::{rootfs, workload, AtLayer, Layer, RunError};
@@ -42,8 +43,23 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
     // the user's terminal (TIOCSTI needs it to be the caller's controlling tty;
     // CVE-2017-5226) and terminal signals reach it only through palisade.
     sys::process::new_session().at(Layer::Init)?;
+    // Namespaces an OCI bundle joins by path (opened and checked by kind before the start).
+    // The pid namespace is not among them: the parent entered it before cloning us.
+    for (kind, fd) in &c.joins {
+        if *kind != NamespaceKind::Pid {
+            sys::ns::enter(fd.as_fd(), kind.clone_flag()).at(Layer::Namespaces)?;
+        }
+    }
     // The cgroup namespace, now that we are in the container's cgroups: its root is ours.
-    nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| sys::Error::errno("unshare(CLONE_NEWCGROUP)", e)).at(Layer::Namespaces)?;
+    if c.namespaces.is_new(NamespaceKind::Cgroup) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| sys::Error::errno("unshare(CLONE_NEWCGROUP)", e))
+            .at(Layer::Namespaces)?;
+    }
+    // Sysctls and the OOM score while the host's /proc is still mounted here: /proc/sys
+    // files act on the namespaces of the process that opens them (ours), and the
+    // container's own /proc/sys will be read-only.
+    apply_kernel_settings(c)?;
     // Signals arrive through a signalfd; as a pid namespace's init we also need handlers, or
     // the kernel drops them.
     let signals = handled_signals();
@@ -52,7 +68,12 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
     let sigfd = sys::signal::signal_fd(&signals).at(Layer::Init)?;
 
     rootfs::setup(&c.mounts)?;
-    nix::unistd::sethostname(&c.hostname).map_err(|e| sys::Error::errno(format!("sethostname({})", c.hostname), e)).at(Layer::Hostname)?;
+    if let Some(name) = &c.hostname {
+        nix::unistd::sethostname(name).map_err(|e| sys::Error::errno(format!("sethostname({name})"), e)).at(Layer::Hostname)?;
+    }
+    if let Some(name) = &c.bundle.domainname {
+        write_proc("/proc/sys/kernel/domainname", name).at(Layer::Hostname)?;
+    }
     if c.namespaces.network {
         sys::net::loopback_up().at(Layer::Network)?;
     }
@@ -95,6 +116,23 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
     Ok(supervise(workload, &sigfd))
 }
 
+/// The bundle's sysctls (checked to be namespaced ones by the translation) and OOM score
+/// adjustment (inherited by the workload).
+fn apply_kernel_settings(c: &Container) -> Result<(), RunError> {
+    for (key, value) in &c.bundle.sysctl {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        write_proc(&path, value).map_err(|e| RunError::Start { layer: Layer::Sysctl, message: format!("{key}: {e}") })?;
+    }
+    if let Some(score) = c.bundle.oom_score_adj {
+        write_proc("/proc/self/oom_score_adj", &score.to_string()).at(Layer::Init)?;
+    }
+    Ok(())
+}
+
+fn write_proc(path: &str, value: &str) -> sys::Result<()> {
+    std::fs::write(path, value).map_err(|e| sys::Error::new(format!("write `{value}` to {path}"), e))
+}
+
 /// Init needs no privilege to wait and relay, except CAP_KILL to signal a workload that
 /// runs as another user: everything else goes, and no_new_privs is set. Init is not under
 /// the policy's seccomp filter or Landlock ruleset, so a workload of the same uid must not
@@ -106,7 +144,7 @@ fn drop_own_privileges() -> Result<(), RunError> {
     sys::caps::drop_bounding(&keep).at(Layer::Init)?;
     sys::caps::set_inheritable(&CapsHashSet::new()).at(Layer::Init)?;
     sys::caps::set_ambient(&CapsHashSet::new()).at(Layer::Init)?;
-    sys::caps::set_permitted_and_effective(&keep).at(Layer::Init)
+    sys::caps::set_permitted_and_effective(&keep, &keep).at(Layer::Init)
 }
 
 /// Reaps every child (orphans are re-parented to us), forwards signals to the workload, and

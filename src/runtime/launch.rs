@@ -3,6 +3,7 @@
 //! Every failure path kills init (through its pidfd) and removes the cgroups and an overlay's
 //! upper dir that is not kept (on drop).
 
+use super::bundle::NamespaceKind;
 use super::cgroups::Cgroup;
 use super::channel::{Channel, Message};
 use super::config::Container;
@@ -12,6 +13,7 @@ use crate::compile::Plan;
 use crate::sys::{self, process::Forked};
 use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 
 /// Runs `spec` under `plan` and returns the workload's exit code (128 + N for signal N).
 pub fn run(plan: &Plan, spec: &RunSpec) -> Result<i32, RunError> {
@@ -48,7 +50,22 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     sys::signal::block(&signals).at(Layer::Init)?;
     let sigfd = sys::signal::signal_fd(&signals).at(Layer::Init)?;
     let (parent, child) = Channel::pair().at(Layer::Init)?;
-    let (pid, pidfd) = match sys::process::clone_process(container.namespaces.clone_flags()).at(Layer::Namespaces)? {
+    // A pid namespace to join applies to the children we create (setns(2)): enter it for
+    // the clone and return to our own right after, so that nothing else we fork lands there.
+    let pid_join = container.joins.iter().find(|(k, _)| *k == NamespaceKind::Pid).map(|(_, fd)| fd);
+    let own_pid_ns = match pid_join {
+        Some(fd) => {
+            let own = sys::ns::open_namespace(Path::new("/proc/self/ns/pid"), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
+            sys::ns::enter(fd.as_fd(), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
+            Some(own)
+        }
+        None => None,
+    };
+    let cloned = sys::process::clone_process(container.namespaces.clone_flags());
+    if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_pid_ns, &cloned) {
+        sys::ns::enter(own.as_fd(), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
+    }
+    let (pid, pidfd) = match cloned.at(Layer::Namespaces)? {
         Forked::Child => {
             drop(parent);
             init::main(&container, child)

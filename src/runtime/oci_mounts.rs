@@ -184,7 +184,10 @@ pub enum Filesystem {
     /// `cgroup2`, or `cgroup` on a host with only the unified hierarchy (as runc does).
     Cgroup2,
     /// From the host: the source checked by the policy's volume rules and held open.
-    Bind { volume: Volume, recursive: bool },
+    Bind {
+        volume: Volume,
+        recursive: bool,
+    },
 }
 
 /// One checked entry of the config's `mounts`.
@@ -216,19 +219,34 @@ impl OciMount {
     }
 }
 
-/// Checks the config's mounts in the parent, before anything starts: options parsed,
-/// types supported, bind sources opened and checked as volumes are.
-pub fn prepare(entries: &[MountEntry], policy_name: &str, policy: &Volumes) -> Result<Vec<OciMount>, MountError> {
-    entries.iter().enumerate().map(|(index, e)| prepare_one(index, e, policy_name, policy)).collect()
+/// What the mounts are checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub policy_name: &'a str,
+    /// The policy's rules for bind sources.
+    pub volumes: &'a Volumes,
+    /// The container has a cgroup namespace of its own.
+    pub own_cgroup_namespace: bool,
 }
 
-fn prepare_one(index: usize, e: &MountEntry, policy_name: &str, policy: &Volumes) -> Result<OciMount, MountError> {
+/// Checks the config's mounts in the parent, before anything starts: options parsed,
+/// types supported, bind sources opened and checked as volumes are.
+pub fn prepare(entries: &[MountEntry], cx: Context<'_>) -> Result<Vec<OciMount>, MountError> {
+    entries.iter().enumerate().map(|(index, e)| prepare_one(index, e, cx)).collect()
+}
+
+fn prepare_one(index: usize, e: &MountEntry, cx: Context<'_>) -> Result<OciMount, MountError> {
     let destination = e.destination.clone();
     let invalid = |message: String| MountError::Invalid { index, destination: destination.clone(), message };
-    let unsupported = |why: &str| MountError::UnsupportedType { index, destination: destination.clone(), kind: e.kind.clone(), why: why.into() };
+    let unsupported =
+        |why: &str| MountError::UnsupportedType { index, destination: destination.clone(), kind: e.kind.clone(), why: why.into() };
     m::relative_clean(&destination).map_err(|err| invalid(format!("destination: {}", err.source)))?;
-    let options = MountOptions::parse(&e.options, &e.kind)
-        .map_err(|option| MountError::UnknownOption { index, destination: destination.clone(), kind: e.kind.clone(), option })?;
+    let options = MountOptions::parse(&e.options, &e.kind).map_err(|option| MountError::UnknownOption {
+        index,
+        destination: destination.clone(),
+        kind: e.kind.clone(),
+        option,
+    })?;
     // A remount changes a mount that is already there, which in a container palisade builds
     // is one palisade made (and hardened): the flags belong on that entry instead.
     if options.remount {
@@ -251,7 +269,7 @@ fn prepare_one(index: usize, e: &MountEntry, policy_name: &str, policy: &Volumes
         if !spec.source.is_absolute() {
             return Err(invalid(format!("bind source `{}` is not an absolute path", e.source)));
         }
-        let volume = volumes::open_and_check(&spec, policy_name, policy).map_err(|source| MountError::Bind { index, source })?;
+        let volume = volumes::open_and_check(&spec, cx.policy_name, cx.volumes).map_err(|source| MountError::Bind { index, source })?;
         Filesystem::Bind { volume, recursive: options.bind == Some(true) }
     } else {
         match e.kind.as_str() {
@@ -260,6 +278,11 @@ fn prepare_one(index: usize, e: &MountEntry, policy_name: &str, policy: &Volumes
             "tmpfs" => Filesystem::Tmpfs,
             "devpts" => Filesystem::Devpts,
             "mqueue" => Filesystem::Mqueue,
+            // Only in a cgroup namespace of its own is the hierarchy's root the container's
+            // cgroup; otherwise the mount would show the host's whole tree.
+            "cgroup" | "cgroup2" if !cx.own_cgroup_namespace => {
+                return Err(unsupported("the container has no cgroup namespace of its own, so the mount would show the host's whole hierarchy; add a `cgroup` namespace to linux.namespaces"));
+            }
             "cgroup2" => Filesystem::Cgroup2,
             "cgroup" => {
                 let unified = m::is_cgroup2(Path::new("/sys/fs/cgroup")).map_err(|err| invalid(err.to_string()))?;
@@ -445,9 +468,13 @@ mod tests {
         MountEntry { destination: dest.into(), kind: kind.into(), source: source.into(), options: opts(options) }
     }
 
-    fn check(e: MountEntry) -> Result<OciMount, MountError> {
+    fn check_in(e: MountEntry, own_cgroup_namespace: bool) -> Result<OciMount, MountError> {
         let p = crate::policy::load(&crate::policy::PolicySource::Builtin("docker-default")).unwrap();
-        prepare_one(3, &e, "docker-default", &p.volumes)
+        prepare_one(3, &e, Context { policy_name: "docker-default", volumes: &p.volumes, own_cgroup_namespace })
+    }
+
+    fn check(e: MountEntry) -> Result<OciMount, MountError> {
+        check_in(e, true)
     }
 
     #[test]
@@ -473,7 +500,9 @@ mod tests {
         assert_eq!(check(entry("/dev/mqueue", "mqueue", "", &[])).unwrap().source, "mqueue");
         let dir = tempfile::tempdir().unwrap();
         let b = check(entry("/data", "bind", dir.path().to_str().unwrap(), &["bind", "ro"])).unwrap();
-        assert!(matches!(b.fs, Filesystem::Bind { recursive: false, ref volume } if volume.is_dir && volume.attributes.set & attr::RDONLY != 0));
+        assert!(
+            matches!(b.fs, Filesystem::Bind { recursive: false, ref volume } if volume.is_dir && volume.attributes.set & attr::RDONLY != 0)
+        );
     }
 
     #[test]
@@ -483,14 +512,17 @@ mod tests {
             Ok(mt) => assert!(unified && matches!(mt.fs, Filesystem::Cgroup2)),
             Err(e) => assert!(!unified && e.to_string().contains("cgroup v1"), "{e}"),
         }
+        let e = check_in(entry("/sys/fs/cgroup", "cgroup2", "cgroup", &["ro"]), false).unwrap_err().to_string();
+        assert!(e.contains("no cgroup namespace of its own"), "{e}");
     }
 
     #[test]
     fn nested_destinations_are_made_after_their_parent_mount() {
-        let list: Vec<OciMount> = [("/proc", "proc"), ("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/devices", "tmpfs")]
-            .iter()
-            .map(|(d, k)| check(entry(d, k, k, &[])).unwrap())
-            .collect();
+        let list: Vec<OciMount> =
+            [("/proc", "proc"), ("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/devices", "tmpfs")]
+                .iter()
+                .map(|(d, k)| check(entry(d, k, k, &[])).unwrap())
+                .collect();
         let points: Vec<&Path> = mount_points(&list).into_iter().map(|(p, _)| p).collect();
         assert_eq!(points, [Path::new("/proc"), Path::new("/dev"), Path::new("/devices")]);
     }

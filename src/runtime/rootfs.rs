@@ -4,10 +4,10 @@
 //! aim a mount at the host (runc CVE-2021-30465).
 
 use super::bundle::{DeviceNode, Propagation};
+use super::devices;
 use super::oci_mounts::{self, OciMount};
 use super::overlay::{self, Overlay};
 use super::volumes::Volume;
-use super::devices;
 use super::{AtLayer, Layer, RunError};
 use crate::sys::mount::{self as m, attr, Create, Flags};
 use crate::sys::{self};

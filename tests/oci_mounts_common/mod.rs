@@ -43,7 +43,9 @@ pub fn host_is_cgroup2() -> bool {
 /// and a read-only bind of `data` from the host.
 pub fn mounts(data: &Path) -> Vec<Value> {
     let mut mounts = default_mounts(host_is_cgroup2());
-    mounts.push(json!({"destination": "/scratch", "type": "tmpfs", "source": "scratch", "options": ["ro", "nosuid", "mode=1700", "size=1m"]}));
+    mounts.push(
+        json!({"destination": "/scratch", "type": "tmpfs", "source": "scratch", "options": ["ro", "nosuid", "mode=1700", "size=1m"]}),
+    );
     mounts.push(json!({"destination": "/data", "type": "bind", "source": data.to_str().unwrap(), "options": ["rbind", "ro"]}));
     mounts
 }
@@ -121,4 +123,3 @@ pub fn check_inside(text: &str, config_mounts: &[Value]) {
     assert!(text.contains("data-read-only") && !text.contains("data-writable"), "{text}");
     assert!(text.contains("scratch-read-only") && text.contains("scratch-mode 1700"), "{text}");
 }
-
