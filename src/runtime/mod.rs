@@ -14,7 +14,8 @@
 //!  upper dir; exit with status
 //! ```
 //!
-//! One module per job: [`namespaces`], [`channel`], [`rootfs`] (with [`overlay`]), [`volumes`],
+//! One module per job: [`namespaces`], [`channel`], [`rootfs`] (with [`overlay`], and an OCI
+//! config's [`oci_mounts`] and [`devices`]), [`volumes`],
 //! [`cgroups`], [`network`], [`workload`] (process attributes), [`harden`] (the hardening sequence),
 //! [`init`], [`launch`] (the parent side) and [`relay`] (terminal and signals).
 

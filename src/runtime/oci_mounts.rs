@@ -240,7 +240,12 @@ fn prepare_one(index: usize, e: &MountEntry, cx: Context<'_>) -> Result<OciMount
     let invalid = |message: String| MountError::Invalid { index, destination: destination.clone(), message };
     let unsupported =
         |why: &str| MountError::UnsupportedType { index, destination: destination.clone(), kind: e.kind.clone(), why: why.into() };
-    m::relative_clean(&destination).map_err(|err| invalid(format!("destination: {}", err.source)))?;
+    let relative = m::relative_clean(&destination).map_err(|err| invalid(format!("destination: {}", err.source)))?;
+    // A mount over the root itself would stack on the new root, and pivot_root would then
+    // enter that mount instead of the container's filesystem.
+    if relative.as_os_str().is_empty() {
+        return Err(invalid("cannot mount over the container's root (root.path is the root)".into()));
+    }
     let options = MountOptions::parse(&e.options, &e.kind).map_err(|option| MountError::UnknownOption {
         index,
         destination: destination.clone(),
@@ -484,6 +489,8 @@ mod tests {
         assert!(e.contains("type `ext4` is not supported"), "{e}");
         let e = check(entry("/x", "tmpfs", "tmpfs", &["remount"])).unwrap_err().to_string();
         assert!(e.contains("remount"), "{e}");
+        let e = check(entry("/", "tmpfs", "tmpfs", &[])).unwrap_err().to_string();
+        assert!(e.contains("over the container's root"), "{e}");
         let e = check(entry("x", "tmpfs", "tmpfs", &[])).unwrap_err().to_string();
         assert!(e.contains("must be absolute"), "{e}");
         let e = check(entry("/x", "bind", "relative", &["bind"])).unwrap_err().to_string();
