@@ -39,7 +39,11 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     let mut container = Container::prepare(plan, spec)?;
     let gated = gate.is_some();
     container.gate = gate;
-    if let Some(note) = super::lsm::note(&plan.policy) {
+    // What the policy asks of AppArmor and SELinux is reported as not enforced. A bundle's
+    // own translation asks nothing of them (it refuses apparmorProfile and selinuxLabel),
+    // so OCI runs say it only when a policy is layered on the bundle.
+    let bundle_only = spec.bundle.namespaces.is_some() && spec.bundle.layered_seccomp.is_empty();
+    if let Some(note) = super::lsm::note(&plan.policy).filter(|_| !bundle_only) {
         eprintln!("palisade: note: {note}");
     }
     let cgroup_name = spec.cgroups_path.clone().unwrap_or_else(|| format!("palisade-{}", container.id));
