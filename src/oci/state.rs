@@ -24,6 +24,8 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    /// Frozen by `pause` (runc's status; the runtime spec leaves others to the runtime).
+    Paused,
     Stopped,
 }
 
@@ -33,6 +35,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -80,6 +83,9 @@ pub struct Record {
     pub monitor: Option<ProcessId>,
     pub created: String,
     pub annotations: BTreeMap<String, String>,
+    /// The container's cgroup directories, as the monitor made them (for `pause`/`resume`).
+    #[serde(default)]
+    pub cgroups: Vec<PathBuf>,
 }
 
 /// State errors, naming the container.
@@ -196,6 +202,9 @@ impl Store {
             }
             (_, Some(init)) if !init.alive() => Status::Stopped,
             (Status::Stopped, _) => Status::Stopped,
+            // A frozen group: paused, whether it was created or running (runc reads the
+            // freezer the same way). No freezer, or an unreadable one, is not paused.
+            (_, Some(_)) if is_frozen(&record.cgroups) => Status::Paused,
             (_, Some(_)) if self.fifo(&record.id).is_ok_and(|f| f.exists()) => Status::Created,
             (_, Some(_)) => Status::Running,
             (s, None) => s,
@@ -207,6 +216,10 @@ impl Store {
         let dir = self.dir(id)?;
         std::fs::remove_dir_all(&dir).map_err(io("remove", &dir))
     }
+}
+
+fn is_frozen(cgroups: &[PathBuf]) -> bool {
+    matches!(crate::runtime::cgroups::freezer::state(cgroups), Ok(crate::runtime::cgroups::freezer::State::Frozen))
 }
 
 #[cfg(test)]
@@ -227,6 +240,7 @@ mod tests {
             monitor: None,
             created: "now".into(),
             annotations: BTreeMap::new(),
+            cgroups: Vec::new(),
         };
         store.register(&lock, &record).unwrap();
         assert!(matches!(store.register(&lock, &record), Err(StateError::Exists(_))));

@@ -2,7 +2,7 @@
 //! checked before anything starts: a volume the policy refuses, an rlimit that would have to
 //! be raised, a user a rootless run cannot be, a network mode not supported — all fail here.
 
-use super::cgroups::Limits;
+use super::cgroups::{self, Limits, Settings};
 use super::harden::Hardening;
 use super::namespaces::Namespaces;
 use super::overlay::Overlay;
@@ -54,7 +54,8 @@ pub struct Container {
     pub hostname: String,
     pub process: ProcessPlan,
     pub hardening: Hardening,
-    pub limits: Limits,
+    /// The cgroup settings: the policy's limits merged into an OCI config's resources.
+    pub limits: Settings,
     /// `palisade oci create`'s start gate: the workload waits for a byte on it before the
     /// hardening sequence (see workload.rs). `None` starts at once.
     pub gate: Option<std::os::fd::OwnedFd>,
@@ -98,6 +99,10 @@ impl Container {
                 )));
             }
         }
+
+        // linux.resources is read and checked here, before anything is made.
+        let limits = Settings::new(&Limits::from_policy(&policy.resources), spec.bundle.resources.as_ref(), spec.bundle.always_cgroup)
+            .map_err(cgroups::Error::from)?;
 
         let mut rlimits = Vec::new();
         for (name, limit) in &policy.process.rlimits {
@@ -171,7 +176,7 @@ impl Container {
                 umask: spec.umask,
             },
             hardening: Hardening::from_plan(plan),
-            limits: Limits::from_policy(&policy.resources),
+            limits,
             gate: None,
         })
     }
