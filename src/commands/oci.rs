@@ -403,6 +403,8 @@ fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The monitor removes the groups; if it was killed, nobody did.
+    crate::runtime::cgroups::remove_leftover(&record.cgroups).with_context(|| format!("container `{id}`"))?;
     store.remove(&lock, id)?;
     Ok(())
 }

@@ -382,6 +382,13 @@ pub fn relative_name(name: &str) -> Result<String, Error> {
     Ok(rel.to_string())
 }
 
+/// Removes a container's recorded groups that are still there: `delete` calls it after the
+/// container's processes are gone, for the case where the monitor that owns the groups was
+/// killed before it could remove them (as runc's delete destroys the cgroups itself).
+pub fn remove_leftover(dirs: &[PathBuf]) -> Result<(), Error> {
+    remove_dirs(&HostFs, dirs)
+}
+
 fn remove_dirs(fs: &dyn Fs, dirs: &[PathBuf]) -> Result<(), Error> {
     let mut first = None;
     for dir in dirs.iter().rev() {

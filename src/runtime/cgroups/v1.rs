@@ -241,10 +241,16 @@ fn blkio(cg: &Cgroup, dir: &Path, r: &Resources) -> Result<(), Error> {
     let b = &r.blkio;
     // Proportional weights live in blkio.weight (CFQ, removed in Linux 5.0) or
     // blkio.bfq.weight (BFQ); without either scheduler there is nothing that enforces them.
+    // Leaf weights existed only with CFQ; BFQ has none.
     let weight_file = |setting: &'static str, names: &[&str]| -> Result<PathBuf, Error> {
+        let why = if names[0].contains("leaf") {
+            "leaf weights went with the CFQ scheduler"
+        } else {
+            "no I/O scheduler with proportional weights, CFQ or BFQ"
+        };
         names.iter().map(|n| dir.join(n)).find(|p| cg.exists(p)).ok_or_else(|| Error::Unsupported {
             setting,
-            why: format!("this kernel's blkio controller has no {} (no I/O scheduler with proportional weights)", names.join(" or ")),
+            why: format!("this kernel's blkio controller has no {} ({why})", names.join(" or ")),
         })
     };
     if let Some(w) = b.weight {
