@@ -31,8 +31,11 @@ pub struct Hooks<'a> {
     pub on_console: Option<&'a mut dyn FnMut(OwnedFd) -> Result<(), RunError>>,
     /// Called with the container's cgroup directories once init is in them (before it is
     /// released), so that `pause` finds the groups without deriving them again.
-    pub on_cgroup: Option<&'a mut dyn FnMut(&[std::path::PathBuf]) -> Result<(), RunError>>,
+    pub on_cgroup: Option<&'a mut CgroupHook<'a>>,
 }
+
+/// Receives a container's cgroup directories.
+pub type CgroupHook<'a> = dyn FnMut(&[std::path::PathBuf]) -> Result<(), RunError> + 'a;
 
 /// [`run`] with [`Hooks`].
 pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, RunError> {

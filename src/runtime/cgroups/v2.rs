@@ -129,7 +129,7 @@ fn refuse_v1_only(s: &Settings) -> Result<(), Error> {
             );
         }
     }
-    if s.resources.memory.swap.is_some_and(|sw| sw != -1) && !s.resources.memory.limit.is_some_and(|l| l > 0) {
+    if s.resources.memory.swap.is_some_and(|sw| sw != -1) && s.resources.memory.limit.is_none_or(|l| l <= 0) {
         return refuse(
             "linux.resources.memory.swap",
             "a swap limit without a memory limit has no v2 equivalent (swap.max counts swap alone)",
