@@ -40,21 +40,6 @@ impl Limits {
     pub fn is_empty(&self) -> bool {
         self.memory_bytes.is_none() && self.pids.is_none() && self.cpu.is_none()
     }
-
-    /// The controllers these limits need, by their kernel names.
-    pub fn controllers(&self) -> Vec<&'static str> {
-        let mut c = Vec::new();
-        if self.memory_bytes.is_some() {
-            c.push("memory");
-        }
-        if self.pids.is_some() {
-            c.push("pids");
-        }
-        if self.cpu.is_some() {
-            c.push("cpu");
-        }
-        c
-    }
 }
 
 /// Everything a container's cgroup gets: the policy's limits merged into the OCI config's
@@ -494,9 +479,27 @@ mod tests {
     #[test]
     fn limits_and_quota() {
         let l = Limits { memory_bytes: Some(1 << 20), pids: None, cpu: Some(0.5) };
-        assert_eq!(l.controllers(), ["memory", "cpu"]);
+        assert_eq!(Settings::from_limits(&l).v1_controllers(), ["memory", "cpu"]);
         assert_eq!(cpu_quota(0.5), (50_000, 100_000));
         assert_eq!(cpu_quota(0.001), (1_000, 100_000));
         assert!(Limits::default().is_empty());
+    }
+
+    #[test]
+    fn settings_say_which_groups_a_container_needs() {
+        // palisade run without limits: no cgroup at all (rootless runs stay possible).
+        assert!(Settings::from_limits(&Limits::default()).is_empty());
+        // An OCI container: always groups, and a device cgroup even without resources.
+        let oci = Settings::new(&Limits::default(), None, true).unwrap();
+        assert!(!oci.is_empty());
+        assert_eq!(oci.v1_controllers(), ["devices"]);
+        assert_eq!(oci.devices.as_ref().map(Vec::len), Some(11));
+        let r = serde_json::json!({"cpu": {"cpus": "0"}, "pids": {"limit": 0}, "network": {"priorities": []}, "hugepageLimits": []});
+        let s = Settings::new(&Limits::default(), Some(&r), false).unwrap();
+        assert_eq!(s.v1_controllers(), ["cpuset", "devices"], "pids 0 and empty lists ask for nothing");
+        // The config is checked when the settings are made, before anything starts.
+        assert!(Settings::new(&Limits::default(), Some(&serde_json::json!({"cpu": {"shares": 1}})), true).is_err());
+        // A policy memory limit with no swap in the config: no swap on top of it.
+        assert!(Settings::from_limits(&Limits { memory_bytes: Some(1), ..Limits::default() }).no_swap);
     }
 }

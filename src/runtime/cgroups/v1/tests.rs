@@ -103,7 +103,6 @@ impl Fs for FakeV1 {
             }
             "memory.kmem.limit_in_bytes" if self.kmem_ignored => Ok(()),
             "memory.oom_control" => fs::write(path, format!("oom_kill_disable {value}\nunder_oom 0\n")),
-            "cgroup.procs" => fs::write(path, value),
             _ => fs::write(path, value),
         }
     }
