@@ -253,4 +253,34 @@ mod tests {
         store.remove(&lock, "c1").unwrap();
         assert!(matches!(store.load("c1"), Err(StateError::NotFound(_))));
     }
+
+    #[test]
+    fn a_frozen_group_reads_paused_and_a_thawed_one_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("state"));
+        let lock = store.lock().unwrap();
+        let freezer = dir.path().join("freezer-c2");
+        std::fs::create_dir(&freezer).unwrap();
+        std::fs::write(freezer.join("freezer.state"), "FROZEN\n").unwrap();
+        let record = Record {
+            id: "c2".into(),
+            bundle: "/b".into(),
+            status: Status::Running,
+            init: ProcessId::of(std::process::id() as i32),
+            monitor: None,
+            created: "now".into(),
+            annotations: BTreeMap::new(),
+            cgroups: vec![dir.path().join("memory-c2"), freezer.clone()],
+        };
+        store.register(&lock, &record).unwrap();
+        assert_eq!(store.status(&store.load("c2").unwrap()), Status::Paused);
+        std::fs::write(freezer.join("freezer.state"), "FREEZING\n").unwrap();
+        assert_eq!(store.status(&record), Status::Running, "not yet frozen is not paused");
+        // A record from before cgroups were recorded has none: never paused.
+        let old: Record = serde_json::from_str(
+            r#"{"id":"c3","bundle":"/b","status":"running","init":null,"monitor":null,"created":"now","annotations":{}}"#,
+        )
+        .unwrap();
+        assert!(old.cgroups.is_empty());
+    }
 }
