@@ -454,7 +454,9 @@ fn memory(m: &Obj<'_>) -> Result<Memory> {
     }
     let bytes = |k: &str| -> Result<Option<i64>> {
         match m.i64(k)? {
-            Some(n) if n < -1 || n == 0 => Err(invalid(&m.key(k), n, "is not a byte count (positive, or -1 for unlimited)")),
+            // 0 is "not set", as runc reads it (Docker writes zeros for what it leaves alone).
+            Some(0) => Ok(None),
+            Some(n) if n < -1 => Err(invalid(&m.key(k), n, "is not a byte count (positive, or -1 for unlimited)")),
             other => Ok(other),
         }
     };
@@ -483,12 +485,14 @@ fn memory(m: &Obj<'_>) -> Result<Memory> {
 fn cpu(c: &Obj<'_>) -> Result<Cpu> {
     c.only(&["shares", "quota", "burst", "period", "realtimeRuntime", "realtimePeriod", "cpus", "mems", "idle"])?;
     let out = Cpu {
-        shares: c.u64("shares")?,
-        quota: c.i64("quota")?,
+        // 0 is "not set" for these, as runc reads them (Docker writes zeros for what it
+        // leaves alone); a 0 real-time runtime would otherwise be a real setting.
+        shares: c.u64("shares")?.filter(|v| *v != 0),
+        quota: c.i64("quota")?.filter(|v| *v != 0),
         burst: c.u64("burst")?,
-        period: c.u64("period")?,
-        realtime_runtime: c.i64("realtimeRuntime")?,
-        realtime_period: c.u64("realtimePeriod")?,
+        period: c.u64("period")?.filter(|v| *v != 0),
+        realtime_runtime: c.i64("realtimeRuntime")?.filter(|v| *v != 0),
+        realtime_period: c.u64("realtimePeriod")?.filter(|v| *v != 0),
         cpus: c.string("cpus")?.map(str::to_string),
         mems: c.string("mems")?.map(str::to_string),
         idle: c.i64("idle")?,
@@ -532,7 +536,8 @@ fn blkio(b: &Obj<'_>) -> Result<Blkio> {
     // CFQ/BFQ weights are 10..=1000 (blkio-controller.rst); 0 would be refused by the kernel.
     let weight = |o: &Obj<'_>, k: &str| -> Result<Option<u16>> {
         match o.u16(k)? {
-            Some(w) if !(10..=1000).contains(&w) => Err(invalid(&o.key(k), w, "is out of range (10 to 1000)")),
+            Some(0) => Ok(None),
+            Some(w) if !(10..=1000).contains(&w) => Err(invalid(&o.key(k), w, "is out of range (10 to 1000, or 0 for not set)")),
             other => Ok(other),
         }
     };
@@ -636,7 +641,7 @@ mod tests {
         assert_eq!(err(json!({"memory": []})), "linux.resources.memory: expected an object");
         assert!(err(json!({"memory": {"swappiness": 101}})).contains("0 to 100"));
         assert!(err(json!({"memory": {"swappiness": -1}})).contains("uint64"));
-        assert!(err(json!({"memory": {"limit": 0}})).contains("byte count"));
+        assert!(err(json!({"memory": {"limit": -2}})).contains("byte count"));
         assert!(err(json!({"memory": {"limit": 100000, "swap": 50000}})).contains("below memory.limit"));
         assert!(err(json!({"cpu": {"shares": 1}})).contains("2 to 262144"));
         assert!(err(json!({"cpu": {"period": 999}})).contains("1000 to 1000000"));
@@ -653,6 +658,12 @@ mod tests {
         assert!(err(json!({"unified": {"cgroup.procs": "1"}})).contains("managed by the runtime"));
         assert!(err(json!({"unified": {"memory.max": 1}})).contains("a string"));
         assert!(err(json!({"memory": {"checkBeforeUpdate": true}})).contains("update"));
+        // Zeros are "not set", as runc reads them: Docker writes them for what it leaves alone.
+        let docker = json!({"memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0}, "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0, "realtimePeriod": 0}, "blockIO": {"weight": 0}, "pids": {"limit": 0}});
+        let r = Resources::parse(&docker).unwrap();
+        assert_eq!((r.memory, r.cpu, r.blkio), (Memory::default(), Cpu::default(), Blkio::default()));
+        let s = super::super::Settings::new(&super::super::Limits::default(), Some(&docker), false).unwrap();
+        assert_eq!(s.v1_controllers(), ["devices"], "nothing but the device list is asked for");
         // null is absent.
         assert_eq!(Resources::parse(&json!({"memory": {"limit": null}})).unwrap(), Resources::default());
     }
