@@ -164,17 +164,21 @@ fn resources_land_in_the_cgroup_and_pause_freezes_it() {
     let weights = blkio_weights();
     let b = Bundle::new(&["sh", "-c", "echo up; exec sleep 60"], |c| {
         c["linux"]["cgroupsPath"] = format!("/{PARENT}/res1").into();
+        let memsw = Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists();
         c["linux"]["resources"] = json!({
             "devices": [
                 {"allow": false, "access": "rwm"},
                 {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"},
                 {"allow": true, "type": "b", "major": 8, "minor": 20, "access": "rw"}
             ],
-            "memory": {"limit": 50593792, "reservation": 40001536, "swappiness": 10},
+            "memory": {"limit": 50593792, "reservation": 40001536, "swappiness": 10, "kernelTCP": 50593792, "disableOOMKiller": true},
             "cpu": {"shares": 2048, "quota": 50000, "period": 100000, "cpus": "0", "mems": "0"},
             "pids": {"limit": 100},
             "blockIO": if weights { json!({"weight": 500}) } else { json!({}) }
         });
+        if memsw {
+            c["linux"]["resources"]["memory"]["swap"] = json!(101187584);
+        }
     });
     let out = b.create("res1");
     assert!(out.status.success(), "create: {}", describe(&out));
@@ -185,7 +189,12 @@ fn resources_land_in_the_cgroup_and_pause_freezes_it() {
     }
     assert_eq!(read("memory", "res1", "memory.limit_in_bytes"), "50593792");
     assert_eq!(read("memory", "res1", "memory.soft_limit_in_bytes"), "40001536");
+    if Path::new("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists() {
+        assert_eq!(read("memory", "res1", "memory.memsw.limit_in_bytes"), "101187584");
+    }
     assert_eq!(read("memory", "res1", "memory.swappiness"), "10");
+    assert_eq!(read("memory", "res1", "memory.kmem.tcp.limit_in_bytes"), "50593792");
+    assert!(read("memory", "res1", "memory.oom_control").starts_with("oom_kill_disable 1"));
     assert_eq!(read("cpu", "res1", "cpu.shares"), "2048");
     assert_eq!(read("cpu", "res1", "cpu.cfs_quota_us"), "50000");
     assert_eq!(read("cpu", "res1", "cpu.cfs_period_us"), "100000");
