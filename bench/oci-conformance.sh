@@ -36,7 +36,11 @@
 #   * with TMPDIR pointing at a scratch dir that is deleted afterwards,
 #   * force-deletes any container the runtime lists afterwards that was not
 #     listed before the file ran (tests that fail half-way leave containers),
+#   * rmdirs the suite's fixed-name cgroups (cgrouptest, testdir, ...) that
+#     the file left behind,
 #   * writes stdout to OUTDIR/<name>.tap and stderr to OUTDIR/<name>.stderr.
+# On hybrid cgroup hosts /sys/fs/cgroup/unified is hidden inside the private
+# namespace (see HIDE_UNIFIED below); the summary header says if it was.
 #
 # Verdict per file (mirrors how node-tap 16 classifies a test file):
 #   PASS     exit status 0, at least one test point, no "not ok" line, and a
@@ -110,6 +114,10 @@ else
 fi
 outdir=$(cd "$outdir" && pwd)
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/oci-conformance-scratch.XXXXXX") || exit 2
+# mktemp -d makes a 0700 dir; the user-namespace tests (linux_uid_mappings,
+# linux_ns_nopath) map container root to a non-root host uid, which must be
+# able to traverse down to the bundle, as it can under a plain /tmp.
+chmod 0755 "$scratch"
 trap 'rm -rf --one-file-system "$scratch"' EXIT
 
 # Hybrid cgroup hosts (v1 controllers under a tmpfs /sys/fs/cgroup plus a
@@ -142,6 +150,28 @@ summary=$outdir/summary.txt
 	echo "# started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } | tee -a "$summary"
 
+initial=$(list_containers)
+
+# The cgroup tests create fixed-name cgroups (AbsCgroupPath "/cgrouptest",
+# RelCgroupPath "testdir/cgrouptest/container", plus "oci-cgroups-test") in
+# every hierarchy and do not always remove them. After each file, rmdir
+# (never rm -r; only empty cgroups can go) those that did not exist before
+# this run started, so they cannot leak limits into the next file.
+suite_cgroups() {
+	local d
+	for d in /sys/fs/cgroup/*/cgrouptest /sys/fs/cgroup/*/testdir \
+		/sys/fs/cgroup/*/oci-cgroups-test /sys/fs/cgroup/cgrouptest \
+		/sys/fs/cgroup/testdir /sys/fs/cgroup/oci-cgroups-test; do
+		[ -d "$d" ] && printf '%s\n' "$d"
+	done | sort -u
+}
+preexisting_cgroups=$(suite_cgroups)
+clean_cgroups() {
+	local d
+	for d in $(comm -13 <(printf '%s\n' "$preexisting_cgroups") <(suite_cgroups)); do
+		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done
+}
 passes=0
 skips=0
 fails=0
@@ -152,7 +182,7 @@ for t in "${tests[@]}"; do
 	tap=$outdir/$name.tap
 	err=$outdir/$name.stderr
 	tmp=$scratch/$name
-	mkdir -p "$tmp"
+	mkdir -p "$tmp" && chmod 0755 "$tmp"
 
 	before=$(list_containers)
 	start=$(date +%s)
@@ -172,6 +202,7 @@ for t in "${tests[@]}"; do
 			timeout 10 "$runtime_bin" kill "$c" KILL >/dev/null 2>&1
 	done
 	rm -rf --one-file-system "$tmp" 2>/dev/null
+	clean_cgroups
 
 	# Parse TAP (top level only; YAML blocks and diagnostics are indented / '#').
 	n_ok=$(grep -Eci '^ok\b' "$tap")
@@ -218,6 +249,12 @@ for t in "${tests[@]}"; do
 	total=$((total + 1))
 	printf '%-7s %s (ok %d / not ok %d / skip %d)%s [%ss]\n' \
 		"$verdict" "$name" "$n_ok" "$n_notok" "$n_skip" "$note" "$secs" | tee -a "$summary"
+done
+
+# Final sweep: anything the runtime lists now that was not there at the start
+# (the per-file cleanup misses a container when "list" fails transiently).
+for c in $(comm -13 <(printf '%s\n' "$initial") <(list_containers)); do
+	timeout 10 "$runtime_bin" delete --force "$c" >/dev/null 2>&1
 done
 
 echo "# PASS $passes / SKIP $skips / FAIL $fails / TIMEOUT $timeouts" | tee -a "$summary"

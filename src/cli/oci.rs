@@ -66,6 +66,10 @@ pub enum OciCommand {
         force: bool,
         id: String,
     },
+    /// Freeze every process of a container (its freezer cgroup).
+    Pause { id: String },
+    /// Thaw a paused container.
+    Resume { id: String },
     /// List a container's processes (host pids): a table, or a JSON array as runc prints.
     Ps {
         #[arg(short, long, value_enum, default_value = "table")]

@@ -9,6 +9,7 @@ use crate::cli::oci::{CreateArgs, LogFormat, OciArgs, OciCommand, PsFormat};
 use crate::compile::Plan;
 use crate::oci::config;
 use crate::oci::state::{ProcessId, Record, Status, Store};
+use crate::runtime::cgroups::freezer;
 use crate::runtime::launch::Hooks;
 use crate::runtime::{self, Layer, RunError};
 use crate::sys::{self, process::Forked};
@@ -55,6 +56,8 @@ fn dispatch(args: &OciArgs) -> anyhow::Result<i32> {
         OciCommand::Kill { all, id, signal } => kill(&store, id, signal, *all).map(|()| 0),
         OciCommand::Delete { force, id } => delete(&store, id, *force).map(|()| 0),
         OciCommand::Ps { format, id } => ps(&store, id, *format).map(|()| 0),
+        OciCommand::Pause { id } => pause(&store, id).map(|()| 0),
+        OciCommand::Resume { id } => resume(&store, id).map(|()| 0),
         OciCommand::Run(a) => {
             if a.detach {
                 bail!("run --detach is not supported: use create and start");
@@ -120,6 +123,7 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
         monitor: ProcessId::of(std::process::id() as i32),
         created: rfc3339_now(),
         annotations: t.annotations,
+        cgroups: Vec::new(),
     };
     Ok(Prepared { plan, spec: t.spec, record })
 }
@@ -192,7 +196,12 @@ fn monitor(store: &Store, a: &CreateArgs, p: Prepared, gate: OwnedFd, ready: Own
         let mut on_console = |master: OwnedFd| send_console(a.console_socket.as_deref().expect("checked in prepare"), master);
         let on_console: Option<&mut dyn FnMut(OwnedFd) -> Result<(), RunError>> =
             if a.console_socket.is_some() { Some(&mut on_console) } else { None };
-        runtime::launch::run_gated(&p.plan, &p.spec, Hooks { gate: Some(gate), on_ready: &mut on_ready, on_console })
+        let mut on_cgroup = |dirs: &[PathBuf]| record_cgroups(store, &a.id, dirs);
+        runtime::launch::run_gated(
+            &p.plan,
+            &p.spec,
+            Hooks { gate: Some(gate), on_ready: &mut on_ready, on_console, on_cgroup: Some(&mut on_cgroup) },
+        )
     });
     let code = match result {
         Ok(code) => code,
@@ -274,7 +283,7 @@ fn state(store: &Store, id: &str) -> anyhow::Result<()> {
     let record = store.load(id)?;
     let status = store.status(&record);
     let pid = match status {
-        Status::Created | Status::Running => record.init.map(|i| i.pid).unwrap_or(0),
+        Status::Created | Status::Running | Status::Paused => record.init.map(|i| i.pid).unwrap_or(0),
         _ => 0,
     };
     let out = serde_json::json!({
@@ -320,7 +329,7 @@ fn live_init(store: &Store, id: &str) -> anyhow::Result<ProcessId> {
     let record = store.load(id)?;
     let status = store.status(&record);
     match (status, record.init) {
-        (Status::Created | Status::Running, Some(init)) => Ok(init),
+        (Status::Created | Status::Running | Status::Paused, Some(init)) => Ok(init),
         _ => bail!("container `{id}` is {}: it has no process", status.name()),
     }
 }
@@ -389,6 +398,11 @@ fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
         // SIGKILL to a pid namespace's init kills every process in it (pid_namespaces(7)).
         let target = record.init.or(record.monitor).context("no process recorded")?;
         signal_process(target, Signal::SIGKILL)?;
+        if status == Status::Paused {
+            // v1's freezer holds even SIGKILL until the tasks thaw; thawed, they die (as
+            // runc's delete --force does).
+            freezer::thaw(&record.cgroups, FREEZE_TIMEOUT).with_context(|| format!("container `{id}`: thawing after SIGKILL"))?;
+        }
     }
     // The monitor removes the cgroups once init is gone: wait for it, so that nothing of the
     // container remains when delete returns.
@@ -399,8 +413,47 @@ fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The monitor removes the groups; if it was killed, nobody did.
+    crate::runtime::cgroups::remove_leftover(&record.cgroups).with_context(|| format!("container `{id}`"))?;
     store.remove(&lock, id)?;
     Ok(())
+}
+
+/// How long `pause` and `resume` wait for the freezer to settle.
+const FREEZE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Records the container's cgroup directories (called by the monitor once init is in them).
+fn record_cgroups(store: &Store, id: &str, dirs: &[PathBuf]) -> Result<(), RunError> {
+    let save = || -> anyhow::Result<()> {
+        let lock = store.lock()?;
+        let mut record = store.load(id)?;
+        record.cgroups = dirs.to_vec();
+        Ok(store.save(&lock, &record)?)
+    };
+    save().map_err(|e| start_err(format!("recording the container's cgroups: {e:#}")))
+}
+
+/// `pause`: freezes a created or running container (as runc, both can be paused) and waits
+/// until every task is frozen.
+fn pause(store: &Store, id: &str) -> anyhow::Result<()> {
+    let _lock = store.lock()?;
+    let record = store.load(id)?;
+    let status = store.status(&record);
+    if !matches!(status, Status::Created | Status::Running) {
+        bail!("container `{id}` is {}: only a created or running container can be paused", status.name());
+    }
+    freezer::freeze(&record.cgroups, FREEZE_TIMEOUT).with_context(|| format!("container `{id}`"))
+}
+
+/// `resume`: thaws a paused container.
+fn resume(store: &Store, id: &str) -> anyhow::Result<()> {
+    let _lock = store.lock()?;
+    let record = store.load(id)?;
+    let status = store.status(&record);
+    if status != Status::Paused {
+        bail!("container `{id}` is {}, not paused", status.name());
+    }
+    freezer::thaw(&record.cgroups, FREEZE_TIMEOUT).with_context(|| format!("container `{id}`"))
 }
 
 /// `run`: create and start in the foreground (no gate, no monitor of its own: this process
@@ -409,7 +462,12 @@ fn run_foreground(store: &Store, a: &CreateArgs) -> anyhow::Result<i32> {
     let p = prepare(store, a, false)?;
     store.register(&store.lock()?, &p.record)?;
     let mut on_ready = |pid| record_init(store, &a.id, pid, Status::Running, a.pid_file.as_deref());
-    let result = runtime::launch::run_gated(&p.plan, &p.spec, Hooks { gate: None, on_ready: &mut on_ready, on_console: None });
+    let mut on_cgroup = |dirs: &[PathBuf]| record_cgroups(store, &a.id, dirs);
+    let result = runtime::launch::run_gated(
+        &p.plan,
+        &p.spec,
+        Hooks { gate: None, on_ready: &mut on_ready, on_console: None, on_cgroup: Some(&mut on_cgroup) },
+    );
     store.remove(&store.lock()?, &a.id)?;
     match result {
         Ok(code) => Ok(code),

@@ -24,6 +24,8 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    /// Frozen by `pause` (runc's status; the runtime spec leaves others to the runtime).
+    Paused,
     Stopped,
 }
 
@@ -33,6 +35,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -80,6 +83,9 @@ pub struct Record {
     pub monitor: Option<ProcessId>,
     pub created: String,
     pub annotations: BTreeMap<String, String>,
+    /// The container's cgroup directories, as the monitor made them (for `pause`/`resume`).
+    #[serde(default)]
+    pub cgroups: Vec<PathBuf>,
 }
 
 /// State errors, naming the container.
@@ -196,6 +202,9 @@ impl Store {
             }
             (_, Some(init)) if !init.alive() => Status::Stopped,
             (Status::Stopped, _) => Status::Stopped,
+            // A frozen group: paused, whether it was created or running (runc reads the
+            // freezer the same way). No freezer, or an unreadable one, is not paused.
+            (_, Some(_)) if is_frozen(&record.cgroups) => Status::Paused,
             (_, Some(_)) if self.fifo(&record.id).is_ok_and(|f| f.exists()) => Status::Created,
             (_, Some(_)) => Status::Running,
             (s, None) => s,
@@ -207,6 +216,10 @@ impl Store {
         let dir = self.dir(id)?;
         std::fs::remove_dir_all(&dir).map_err(io("remove", &dir))
     }
+}
+
+fn is_frozen(cgroups: &[PathBuf]) -> bool {
+    matches!(crate::runtime::cgroups::freezer::state(cgroups), Ok(crate::runtime::cgroups::freezer::State::Frozen))
 }
 
 #[cfg(test)]
@@ -227,6 +240,7 @@ mod tests {
             monitor: None,
             created: "now".into(),
             annotations: BTreeMap::new(),
+            cgroups: Vec::new(),
         };
         store.register(&lock, &record).unwrap();
         assert!(matches!(store.register(&lock, &record), Err(StateError::Exists(_))));
@@ -238,5 +252,35 @@ mod tests {
         assert!(matches!(store.dir("../x"), Err(StateError::BadId(_))));
         store.remove(&lock, "c1").unwrap();
         assert!(matches!(store.load("c1"), Err(StateError::NotFound(_))));
+    }
+
+    #[test]
+    fn a_frozen_group_reads_paused_and_a_thawed_one_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("state"));
+        let lock = store.lock().unwrap();
+        let freezer = dir.path().join("freezer-c2");
+        std::fs::create_dir(&freezer).unwrap();
+        std::fs::write(freezer.join("freezer.state"), "FROZEN\n").unwrap();
+        let record = Record {
+            id: "c2".into(),
+            bundle: "/b".into(),
+            status: Status::Running,
+            init: ProcessId::of(std::process::id() as i32),
+            monitor: None,
+            created: "now".into(),
+            annotations: BTreeMap::new(),
+            cgroups: vec![dir.path().join("memory-c2"), freezer.clone()],
+        };
+        store.register(&lock, &record).unwrap();
+        assert_eq!(store.status(&store.load("c2").unwrap()), Status::Paused);
+        std::fs::write(freezer.join("freezer.state"), "FREEZING\n").unwrap();
+        assert_eq!(store.status(&record), Status::Running, "not yet frozen is not paused");
+        // A record from before cgroups were recorded has none: never paused.
+        let old: Record = serde_json::from_str(
+            r#"{"id":"c3","bundle":"/b","status":"running","init":null,"monitor":null,"created":"now","annotations":{}}"#,
+        )
+        .unwrap();
+        assert!(old.cgroups.is_empty());
     }
 }

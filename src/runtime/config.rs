@@ -3,7 +3,7 @@
 //! be raised, a user a rootless run cannot be, a network mode not supported — all fail here.
 
 use super::bundle::{BundleSpec, NamespaceKind};
-use super::cgroups::Limits;
+use super::cgroups::{self, Limits, Settings};
 use super::harden::Hardening;
 use super::namespaces::{Namespaces, UserNamespace};
 use super::overlay::Overlay;
@@ -56,7 +56,8 @@ pub struct Container {
     pub hostname: Option<String>,
     pub process: ProcessPlan,
     pub hardening: Hardening,
-    pub limits: Limits,
+    /// The cgroup settings: the policy's limits merged into an OCI config's resources.
+    pub limits: Settings,
     /// `palisade oci create`'s start gate: the workload waits for a byte on it before the
     /// hardening sequence (see workload.rs). `None` starts at once.
     pub gate: Option<std::os::fd::OwnedFd>,
@@ -117,6 +118,10 @@ impl Container {
                 )));
             }
         }
+
+        // linux.resources is read and checked here, before anything is made.
+        let limits = Settings::new(&Limits::from_policy(&policy.resources), spec.bundle.resources.as_ref(), spec.bundle.always_cgroup)
+            .map_err(cgroups::Error::from)?;
 
         let mut rlimits = Vec::new();
         for (name, limit) in &policy.process.rlimits {
@@ -210,7 +215,7 @@ impl Container {
             hardening: Hardening::for_run(plan, &spec.bundle),
             joins,
             bundle: spec.bundle.clone(),
-            limits: Limits::from_policy(&policy.resources),
+            limits,
             gate: None,
         })
     }

@@ -17,7 +17,7 @@ use std::path::Path;
 
 /// Runs `spec` under `plan` and returns the workload's exit code (128 + N for signal N).
 pub fn run(plan: &Plan, spec: &RunSpec) -> Result<i32, RunError> {
-    run_gated(plan, spec, Hooks { gate: None, on_ready: &mut |_| Ok(()), on_console: None })
+    run_gated(plan, spec, Hooks { gate: None, on_ready: &mut |_| Ok(()), on_console: None, on_cgroup: None })
 }
 
 /// What `palisade oci` needs from a run beyond [`run`]'s.
@@ -31,15 +31,25 @@ pub struct Hooks<'a> {
     /// With a terminal: receives the pty master (for `--console-socket`) instead of the
     /// parent relaying it to its own stdio.
     pub on_console: Option<&'a mut dyn FnMut(OwnedFd) -> Result<(), RunError>>,
+    /// Called with the container's cgroup directories once init is in them (before it is
+    /// released), so that `pause` finds the groups without deriving them again.
+    pub on_cgroup: Option<&'a mut CgroupHook<'a>>,
 }
+
+/// Receives a container's cgroup directories.
+pub type CgroupHook<'a> = dyn FnMut(&[std::path::PathBuf]) -> Result<(), RunError> + 'a;
 
 /// [`run`] with [`Hooks`].
 pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, RunError> {
-    let Hooks { gate, on_ready, mut on_console } = hooks;
+    let Hooks { gate, on_ready, mut on_console, on_cgroup } = hooks;
     let mut container = Container::prepare(plan, spec)?;
     let gated = gate.is_some();
     container.gate = gate;
-    if let Some(note) = super::lsm::note(&plan.policy) {
+    // What the policy asks of AppArmor and SELinux is reported as not enforced. A bundle's
+    // own translation asks nothing of them (it refuses apparmorProfile and selinuxLabel),
+    // so OCI runs say it only when a policy is layered on the bundle.
+    let bundle_only = spec.bundle.namespaces.is_some() && spec.bundle.layered_seccomp.is_empty();
+    if let Some(note) = super::lsm::note(&plan.policy).filter(|_| !bundle_only) {
         eprintln!("palisade: note: {note}");
     }
     let cgroup_name = spec.cgroups_path.clone().unwrap_or_else(|| format!("palisade-{}", container.id));
@@ -78,6 +88,9 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     container.namespaces.write_id_maps(pid).at(Layer::IdMaps)?;
     if let Some(cg) = &cgroup {
         cg.join(pid.as_raw())?;
+        if let Some(record) = on_cgroup {
+            record(cg.paths())?;
+        }
     }
     parent.send(&Message::Go).at(Layer::Init)?;
 

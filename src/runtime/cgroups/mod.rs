@@ -1,16 +1,21 @@
 //! Resource limits through cgroups: memory (the OOM killer ends the workload, not the host's
-//! processes), pids (fork bombs stop) and cpu (a share of CPU time). One `palisade-<id>` group
-//! per container, created before the workload starts, removed after it ends — also when the
-//! start fails.
+//! processes), pids (fork bombs stop) and cpu (a share of CPU time), plus everything an OCI
+//! config's `linux.resources` asks for ([`resources`]). One group per container, created
+//! before the workload starts, removed after it ends — also when the start fails.
 //!
 //! cgroup v1 (one hierarchy per controller) and v2 (one unified hierarchy) are both handled;
 //! on a hybrid host (v1 controllers plus an empty unified hierarchy, as on the machines this
-//! project is tested on) the v1 hierarchies are the ones that can limit.
+//! project is tested on) the v1 hierarchies are the ones that can limit. A setting that needs
+//! a controller the host does not have, or that the kernel would accept and ignore, is an
+//! error naming it: a limit is never reported as set when it is not.
 
+pub mod freezer;
+pub mod resources;
 pub mod v1;
 pub mod v2;
 
-use crate::policy::model::Resources;
+use crate::policy::model::Resources as PolicyResources;
+use resources::{DeviceRule, ResourceError, Resources};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +29,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn from_policy(resources: &Resources) -> Limits {
+    pub fn from_policy(resources: &PolicyResources) -> Limits {
         Limits {
             memory_bytes: resources.memory_bytes.as_ref().map(|s| s.value),
             pids: resources.pids.as_ref().map(|s| s.value),
@@ -35,18 +40,88 @@ impl Limits {
     pub fn is_empty(&self) -> bool {
         self.memory_bytes.is_none() && self.pids.is_none() && self.cpu.is_none()
     }
+}
 
-    /// The controllers these limits need, by their kernel names.
-    pub fn controllers(&self) -> Vec<&'static str> {
+/// Everything a container's cgroup gets: the policy's limits merged into the OCI config's
+/// resources, checked before anything starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Settings {
+    pub resources: Resources,
+    /// The policy limits memory and the config says nothing of swap: no swap on top of the
+    /// limit where swap accounting exists (without it the workload would page out instead of
+    /// being OOM-killed).
+    pub no_swap: bool,
+    /// `Some`: a device cgroup with `deny a` and then these rules, in order (an OCI container:
+    /// see [`resources::effective_device_rules`]). `None`: the device cgroup is not used.
+    pub devices: Option<Vec<DeviceRule>>,
+    /// A group in every hierarchy palisade manages even with nothing to limit (an OCI
+    /// container: `pause` freezes it).
+    pub always: bool,
+}
+
+/// The v1 hierarchies an `always` group joins.
+pub const MANAGED: [&str; 8] = ["cpuset", "cpu", "cpuacct", "memory", "pids", "blkio", "devices", "freezer"];
+
+impl Settings {
+    /// A `palisade run` container: the policy's limits only.
+    pub fn from_limits(limits: &Limits) -> Settings {
+        Settings::new(limits, None, false).expect("no config to refuse")
+    }
+
+    /// The policy's `limits` and an OCI config's raw `linux.resources` (`always`: an OCI
+    /// container, which gets its groups and a device cgroup even without resources).
+    pub fn new(limits: &Limits, resources: Option<&serde_json::Value>, always: bool) -> Result<Settings, ResourceError> {
+        let mut r = match resources {
+            Some(v) => Resources::parse(v)?,
+            None => Resources::default(),
+        };
+        let no_swap = limits.memory_bytes.is_some() && r.memory.swap.is_none();
+        r.tighten(limits);
+        let devices = (resources.is_some() || always).then(|| resources::effective_device_rules(&r.devices));
+        Ok(Settings { resources: r, no_swap, devices, always })
+    }
+
+    /// Nothing to create.
+    pub fn is_empty(&self) -> bool {
+        !self.always && self.v1_controllers().is_empty() && self.resources.unified.is_empty()
+    }
+
+    /// The v1 controllers the settings write to, by kernel name.
+    pub fn v1_controllers(&self) -> Vec<&'static str> {
+        let r = &self.resources;
         let mut c = Vec::new();
-        if self.memory_bytes.is_some() {
+        if r.memory != resources::Memory::default() || self.no_swap {
             c.push("memory");
         }
-        if self.pids.is_some() {
+        if r.pids.is_some_and(|p| p != 0) {
             c.push("pids");
         }
-        if self.cpu.is_some() {
+        let cpu = &r.cpu;
+        let cpu_time = [cpu.quota, cpu.realtime_runtime, cpu.idle].iter().any(Option::is_some)
+            || [cpu.shares, cpu.period, cpu.burst, cpu.realtime_period].iter().any(Option::is_some);
+        if cpu_time {
             c.push("cpu");
+        }
+        if cpu.cpus.is_some() || cpu.mems.is_some() {
+            c.push("cpuset");
+        }
+        if !r.blkio.is_empty() {
+            c.push("blkio");
+        }
+        if self.devices.is_some() {
+            c.push("devices");
+        }
+        if !r.hugepage_limits.is_empty() {
+            c.push("hugetlb");
+        }
+        if r.network.class_id.is_some() {
+            c.push("net_cls");
+        }
+        if !r.network.priorities.is_empty() {
+            c.push("net_prio");
+        }
+        if !r.rdma.is_empty() {
+            c.push("rdma");
         }
         c
     }
@@ -88,8 +163,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    #[error("the policy limits {controller}, but no cgroup hierarchy on this host has the {controller} controller ({detail})")]
+    #[error("the container's limits need the {controller} controller, but no cgroup hierarchy on this host has it ({detail})")]
     NoController { controller: &'static str, detail: String },
+    #[error(transparent)]
+    Resources(#[from] ResourceError),
+    #[error("{setting}: {why}")]
+    Unsupported { setting: &'static str, why: String },
+    #[error("{}: freezer state is `{state}` after {waited_ms} ms, not {want}", path.display())]
+    Freeze { path: PathBuf, state: String, want: &'static str, waited_ms: u64 },
+    #[error("the container has no freezer cgroup (recorded groups: {dirs}); it cannot be paused")]
+    NoFreezer { dirs: String },
     #[error("cgroup path `{name}`: expected a path of plain names such as /default/ID (no `.`, `..`, empty components or systemd `slice:prefix:name` form)")]
     Name { name: String },
     #[error("read {}: {source}", path.display())]
@@ -167,22 +250,28 @@ impl Cgroup {
     /// hierarchies; `None` when there is nothing to limit (no cgroup is needed then, which
     /// keeps rootless runs possible). Missing parents of a nested name are created and left
     /// in place (as runc does: other containers share them); the group itself is removed.
-    pub fn create(name: &str, limits: &Limits) -> Result<Option<Cgroup>, Error> {
-        if limits.is_empty() {
+    pub fn create(name: &str, settings: &Settings) -> Result<Option<Cgroup>, Error> {
+        if settings.is_empty() {
             return Ok(None);
         }
         let name = relative_name(name)?;
         let mounts = Mounts::read()?;
         if let Some(v2) = mounts.v2_root.as_deref().filter(|r| r.join("cgroup.controllers").exists() && mounts.is_pure_v2(r)) {
-            return v2::create(&HostFs, v2, &name, limits).map(Some);
+            return v2::create(&HostFs, v2, &name, settings).map(Some);
         }
-        if limits.controllers().iter().all(|c| mounts.v1.iter().any(|(ctl, _)| ctl == c)) {
-            return v1::create(&HostFs, &mounts.v1, &name, limits).map(Some);
+        let in_v1 = |c: &&str| mounts.v1.iter().any(|(ctl, _)| ctl == c);
+        let needed = settings.v1_controllers();
+        if settings.always || (needed.iter().all(in_v1) && settings.resources.unified.is_empty()) {
+            // An OCI container on a host with v1 hierarchies lives in them; v1::create names
+            // any needed controller that is missing.
+            if !mounts.v1.is_empty() {
+                return v1::create(&HostFs, &mounts.v1, &name, settings).map(Some);
+            }
         }
         if let Some(v2) = mounts.v2_root.as_deref() {
-            return v2::create(&HostFs, v2, &name, limits).map(Some);
+            return v2::create(&HostFs, v2, &name, settings).map(Some);
         }
-        let missing = limits.controllers().into_iter().find(|c| !mounts.v1.iter().any(|(ctl, _)| ctl == c)).unwrap_or("memory");
+        let missing = needed.into_iter().find(|c| !in_v1(c)).unwrap_or("memory");
         Err(Error::NoController { controller: missing, detail: "no cgroup v1 mount has it and no cgroup2 filesystem is mounted".into() })
     }
 
@@ -227,6 +316,14 @@ impl Cgroup {
         remove_dirs(self.fs, &self.dirs)
     }
 
+    fn read(&self, path: &Path) -> Result<String, Error> {
+        self.fs.read(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.fs.exists(path)
+    }
+
     /// Writes a limit, with the file and value in the error.
     fn write_limit(&self, path: PathBuf, value: String) -> Result<(), Error> {
         self.fs.write(&path, &value).map_err(|source| Error::Write { path, value, source })
@@ -245,6 +342,19 @@ impl Drop for Cgroup {
     }
 }
 
+/// One line of rdma.max (Documentation/admin-guide/cgroup-v1/rdma.rst): `DEVICE
+/// hca_handle=N hca_object=M`, with only the limits given.
+fn rdma_line(device: &str, l: &resources::Rdma) -> String {
+    let mut line = device.to_string();
+    if let Some(h) = l.hca_handles {
+        line += &format!(" hca_handle={h}");
+    }
+    if let Some(o) = l.hca_objects {
+        line += &format!(" hca_object={o}");
+    }
+    line
+}
+
 /// A group name as a path relative to a hierarchy's root: the leading `/` of an OCI
 /// `cgroupsPath` is dropped; empty names, `.`, `..` and systemd's `slice:prefix:name` form
 /// are refused.
@@ -255,6 +365,13 @@ pub fn relative_name(name: &str) -> Result<String, Error> {
         return Err(Error::Name { name: name.to_string() });
     }
     Ok(rel.to_string())
+}
+
+/// Removes a container's recorded groups that are still there: `delete` calls it after the
+/// container's processes are gone, for the case where the monitor that owns the groups was
+/// killed before it could remove them (as runc's delete destroys the cgroups itself).
+pub fn remove_leftover(dirs: &[PathBuf]) -> Result<(), Error> {
+    remove_dirs(&HostFs, dirs)
 }
 
 fn remove_dirs(fs: &dyn Fs, dirs: &[PathBuf]) -> Result<(), Error> {
@@ -308,9 +425,11 @@ impl Mounts {
                 }
                 "cgroup" => {
                     for opt in options.split(',') {
-                        if ["memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer"].contains(&opt)
-                            && !m.v1.iter().any(|(c, _)| c == opt)
-                        {
+                        let known = [
+                            "memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer", "hugetlb", "net_cls", "net_prio",
+                            "rdma",
+                        ];
+                        if known.contains(&opt) && !m.v1.iter().any(|(c, _)| c == opt) {
                             m.v1.push((opt.to_string(), PathBuf::from(point)));
                         }
                     }
@@ -360,9 +479,27 @@ mod tests {
     #[test]
     fn limits_and_quota() {
         let l = Limits { memory_bytes: Some(1 << 20), pids: None, cpu: Some(0.5) };
-        assert_eq!(l.controllers(), ["memory", "cpu"]);
+        assert_eq!(Settings::from_limits(&l).v1_controllers(), ["memory", "cpu"]);
         assert_eq!(cpu_quota(0.5), (50_000, 100_000));
         assert_eq!(cpu_quota(0.001), (1_000, 100_000));
         assert!(Limits::default().is_empty());
+    }
+
+    #[test]
+    fn settings_say_which_groups_a_container_needs() {
+        // palisade run without limits: no cgroup at all (rootless runs stay possible).
+        assert!(Settings::from_limits(&Limits::default()).is_empty());
+        // An OCI container: always groups, and a device cgroup even without resources.
+        let oci = Settings::new(&Limits::default(), None, true).unwrap();
+        assert!(!oci.is_empty());
+        assert_eq!(oci.v1_controllers(), ["devices"]);
+        assert_eq!(oci.devices.as_ref().map(Vec::len), Some(11));
+        let r = serde_json::json!({"cpu": {"cpus": "0"}, "pids": {"limit": 0}, "network": {"priorities": []}, "hugepageLimits": []});
+        let s = Settings::new(&Limits::default(), Some(&r), false).unwrap();
+        assert_eq!(s.v1_controllers(), ["cpuset", "devices"], "pids 0 and empty lists ask for nothing");
+        // The config is checked when the settings are made, before anything starts.
+        assert!(Settings::new(&Limits::default(), Some(&serde_json::json!({"cpu": {"shares": 1}})), true).is_err());
+        // A policy memory limit with no swap in the config: no swap on top of it.
+        assert!(Settings::from_limits(&Limits { memory_bytes: Some(1), ..Limits::default() }).no_swap);
     }
 }
