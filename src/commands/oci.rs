@@ -103,6 +103,10 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
     let mut policy = crate::policy::load_str(&format!("oci-{}", a.id), &text).map_err(|d| {
         anyhow::anyhow!("{}: the translated policy does not validate:\n{}", bundle.join("config.json").display(), d.render())
     })?;
+    // The bundle's own binds are its orchestrator's decision (a Kubernetes pod's volumes
+    // live under /var/lib/kubelet, which palisade's built-in list denies `palisade run`
+    // users): a bundle alone is checked against no deny list; a layered policy brings its own.
+    policy.volumes.deny_sources.clear();
     if let Some(layered) = &layered {
         crate::oci::layer::carry(&mut policy, layered, &mut t);
     }

@@ -43,6 +43,18 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
     // the user's terminal (TIOCSTI needs it to be the caller's controlling tty;
     // CVE-2017-5226) and terminal signals reach it only through palisade.
     sys::process::new_session().at(Layer::Init)?;
+    // In a user namespace of the container's own, become its root: the caller's ids may
+    // have no mapping there (a root caller with an OCI bundle's maps), and an unmapped
+    // owner cannot create files (EOVERFLOW) on the filesystems the namespace mounts.
+    if let Some(user) = &c.namespaces.user {
+        if !user.rootless {
+            sys::ids::set_groups(&[]).at(Layer::IdMaps)?;
+        }
+        sys::ids::set_gid(0).at(Layer::IdMaps)?;
+        sys::ids::set_uid(0).at(Layer::IdMaps)?;
+        // A credential change clears the parent-death signal (prctl(2)): set it again.
+        sys::process::set_parent_death_signal(Signal::SIGKILL).at(Layer::Init)?;
+    }
     // Namespaces an OCI bundle joins by path (opened and checked by kind before the start).
     // The pid namespace is not among them: the parent entered it before cloning us.
     for (kind, fd) in &c.joins {
