@@ -4,11 +4,18 @@
 //! stays its parent: it owns the cgroups and removes them when init exits. `create` returns
 //! once the workload waits at the gate (`created`); `start` opens the gate by writing a byte
 //! into `exec.fifo` and removes it (`running`).
+//!
+//! Hooks (runtime/hooks.rs has the table of where each kind runs): prestart and
+//! createRuntime run in the monitor while init waits before building the root filesystem;
+//! createContainer and startContainer run inside (init, the workload); poststart runs in
+//! `start` once the program runs, poststop in `delete`; `run` runs all of them.
 
 use crate::cli::oci::{CreateArgs, LogFormat, OciArgs, OciCommand, PsFormat};
 use crate::compile::Plan;
 use crate::oci::config;
-use crate::oci::state::{ProcessId, Record, Status, Store};
+use crate::oci::state::{ProcessId, Record, RecordedHooks, Status, Store, OCI_VERSION};
+use crate::runtime::bundle::Hook;
+use crate::runtime::hooks;
 use crate::runtime::launch::Hooks;
 use crate::runtime::{self, Layer, RunError};
 use crate::sys::{self, process::Forked};
@@ -81,6 +88,66 @@ struct Prepared {
     plan: Plan,
     spec: runtime::RunSpec,
     record: Record,
+    hooks: ConfigHooks,
+}
+
+/// config.json's `hooks` (config.md "POSIX-platform Hooks").
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConfigHooks {
+    #[serde(default)]
+    prestart: Vec<Hook>,
+    #[serde(default)]
+    create_runtime: Vec<Hook>,
+    #[serde(default)]
+    create_container: Vec<Hook>,
+    #[serde(default)]
+    start_container: Vec<Hook>,
+    #[serde(default)]
+    poststart: Vec<Hook>,
+    #[serde(default)]
+    poststop: Vec<Hook>,
+}
+
+/// Reads `BUNDLE/config.json` and takes its `hooks` out: this layer runs the
+/// runtime-namespace kinds itself, and hands createContainer/startContainer to the
+/// container through `RunSpec::bundle` (see [`with_container_hooks`]). The rest goes to
+/// `config::translate`, which refuses what it cannot honour.
+fn read_config(bundle: &Path) -> anyhow::Result<(serde_json::Value, ConfigHooks)> {
+    let path = bundle.join("config.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
+    let hooks = match value.as_object_mut().and_then(|o| o.remove("hooks")) {
+        None | Some(serde_json::Value::Null) => ConfigHooks::default(),
+        Some(h) => serde_json::from_value(h).with_context(|| format!("{}: hooks", path.display()))?,
+    };
+    Ok((value, hooks))
+}
+
+/// Fills the in-container hooks and their state into the run request unless
+/// `config::translate` already did (it will once it maps `hooks` itself; until then it
+/// never sees them, as [`read_config`] takes them out).
+fn with_container_hooks(spec: &mut runtime::RunSpec, hooks: &ConfigHooks, record: &Record) {
+    let b = &mut spec.bundle;
+    if b.create_container_hooks.is_empty() {
+        b.create_container_hooks = hooks.create_container.clone();
+    }
+    if b.start_container_hooks.is_empty() {
+        b.start_container_hooks = hooks.start_container.clone();
+    }
+    if b.state.is_none() {
+        b.state = Some(record.hook_state());
+    }
+}
+
+/// The prestart and createRuntime hooks, run in the runtime's namespaces while init waits
+/// before pivot_root: prestart gets status `created` (what runtime-tools' hooks_stdin
+/// checks), createRuntime `creating`. The first failure stops the container.
+fn runtime_hooks(hooks: &ConfigHooks, record: &Record, pid: Pid) -> Result<(), RunError> {
+    let base = record.hook_state();
+    let fail = |kind: &str, e: hooks::HookError| RunError::Start { layer: Layer::Hooks, message: format!("{kind} {e}") };
+    hooks::run_all(&hooks.prestart, &hooks::state(&base, "created", pid.as_raw())).map_err(|e| fail("prestart", e))?;
+    hooks::run_all(&hooks.create_runtime, &hooks::state(&base, "creating", pid.as_raw())).map_err(|e| fail("createRuntime", e))
 }
 
 fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prepared> {
@@ -89,7 +156,8 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
     }
     store.dir(&a.id)?;
     let bundle = std::fs::canonicalize(&a.bundle).with_context(|| format!("bundle {}", a.bundle.display()))?;
-    let t = config::load(&bundle, &a.id)?;
+    let (value, hooks) = read_config(&bundle)?;
+    let t = config::translate(&value, &bundle, &a.id)?;
     let policy = crate::policy::load_str(&format!("oci-{}", a.id), &t.policy).map_err(|d| {
         anyhow::anyhow!("{}: the translated policy does not validate:\n{}", bundle.join("config.json").display(), d.render())
     })?;
@@ -110,8 +178,11 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
         monitor: ProcessId::of(std::process::id() as i32),
         created: rfc3339_now(),
         annotations: t.annotations,
+        hooks: RecordedHooks { poststart: hooks.poststart.clone(), poststop: hooks.poststop.clone() },
     };
-    Ok(Prepared { plan, spec: t.spec, record })
+    let mut spec = t.spec;
+    with_container_hooks(&mut spec, &hooks, &record);
+    Ok(Prepared { plan, spec, record, hooks })
 }
 
 fn create(store: &Store, a: &CreateArgs) -> anyhow::Result<()> {
@@ -182,7 +253,20 @@ fn monitor(store: &Store, a: &CreateArgs, p: Prepared, gate: OwnedFd, ready: Own
         let mut on_console = |master: OwnedFd| send_console(a.console_socket.as_deref().expect("checked in prepare"), master);
         let on_console: Option<&mut dyn FnMut(OwnedFd) -> Result<(), RunError>> =
             if a.console_socket.is_some() { Some(&mut on_console) } else { None };
-        runtime::launch::run_gated(&p.plan, &p.spec, Hooks { gate: Some(gate), on_ready: &mut on_ready, on_console })
+        let mut on_namespaces = |pid| runtime_hooks(&p.hooks, &p.record, pid);
+        // `start` waits for this file to run poststart after the program runs.
+        let mut on_started = |_| {
+            let marker = store.started_marker(&a.id).map_err(|e| start_err(e.to_string()))?;
+            std::fs::write(&marker, b"").map_err(|e| start_err(format!("writing {}: {e}", marker.display())))
+        };
+        let hooks = Hooks {
+            gate: Some(gate),
+            on_ready: &mut on_ready,
+            on_console,
+            on_namespaces: Some(&mut on_namespaces),
+            on_started: Some(&mut on_started),
+        };
+        runtime::launch::run_gated(&p.plan, &p.spec, hooks)
     });
     let code = match result {
         Ok(code) => code,
@@ -194,7 +278,16 @@ fn monitor(store: &Store, a: &CreateArgs, p: Prepared, gate: OwnedFd, ready: Own
                         eprintln!("palisade oci: container `{}`: {e}", a.id);
                     }
                 }
-                None => eprintln!("palisade oci: container `{}`: {e}", a.id),
+                None => {
+                    // Created already: `start` may be waiting for the program; leave it the
+                    // reason (the directory is gone if the container was deleted).
+                    eprintln!("palisade oci: container `{}`: {e}", a.id);
+                    if let Ok(note) = store.failure_note(&a.id) {
+                        if let Err(w) = std::fs::write(&note, e.to_string()) {
+                            eprintln!("palisade oci: writing {}: {w}", note.display());
+                        }
+                    }
+                }
             }
             e.exit_code()
         }
@@ -257,7 +350,37 @@ fn start(store: &Store, id: &str) -> anyhow::Result<()> {
     std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
     record.status = Status::Running;
     store.save(&lock, &record)?;
+    drop(lock);
+    wait_started(store, &record)?;
+    let pid = record.init.map(|i| i.pid).unwrap_or(0);
+    hooks::run_all_warn("poststart", &record.hooks.poststart, &hooks::state(&record.hook_state(), "running", pid));
     Ok(())
+}
+
+/// Waits until the monitor says the program runs (startContainer hooks done, execve
+/// succeeded) or exits without saying so, which is a failed start: runtime.md has the
+/// poststart hooks run after the user's program starts, and a startContainer failure must
+/// fail `start`.
+fn wait_started(store: &Store, record: &Record) -> anyhow::Result<()> {
+    let marker = store.started_marker(&record.id)?;
+    let monitor = record.monitor.context("no monitor recorded")?;
+    loop {
+        if marker.exists() {
+            return Ok(());
+        }
+        if !monitor.alive() {
+            // The marker may have been written just before the monitor exited.
+            if marker.exists() {
+                return Ok(());
+            }
+            let why = std::fs::read_to_string(store.failure_note(&record.id)?).unwrap_or_default();
+            if why.is_empty() {
+                bail!("container `{}` exited before its process started", record.id);
+            }
+            bail!("container `{}`: {why}", record.id);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn state(store: &Store, id: &str) -> anyhow::Result<()> {
@@ -268,7 +391,7 @@ fn state(store: &Store, id: &str) -> anyhow::Result<()> {
         _ => 0,
     };
     let out = serde_json::json!({
-        "ociVersion": "1.0.2",
+        "ociVersion": OCI_VERSION,
         "id": record.id,
         "status": status.name(),
         "pid": pid,
@@ -390,6 +513,9 @@ fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     store.remove(&lock, id)?;
+    drop(lock);
+    // runtime.md: poststop after the container is deleted; failures are warnings.
+    hooks::run_all_warn("poststop", &record.hooks.poststop, &hooks::state(&record.hook_state(), "stopped", 0));
     Ok(())
 }
 
@@ -398,9 +524,19 @@ fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
 fn run_foreground(store: &Store, a: &CreateArgs) -> anyhow::Result<i32> {
     let p = prepare(store, a, false)?;
     store.register(&store.lock()?, &p.record)?;
-    let mut on_ready = |pid| record_init(store, &a.id, pid, Status::Running, a.pid_file.as_deref());
-    let result = runtime::launch::run_gated(&p.plan, &p.spec, Hooks { gate: None, on_ready: &mut on_ready, on_console: None });
+    let mut on_ready = |pid: Pid| {
+        record_init(store, &a.id, pid, Status::Running, a.pid_file.as_deref())?;
+        hooks::run_all_warn("poststart", &p.record.hooks.poststart, &hooks::state(&p.record.hook_state(), "running", pid.as_raw()));
+        Ok(())
+    };
+    let mut on_namespaces = |pid| runtime_hooks(&p.hooks, &p.record, pid);
+    let hooks = Hooks { gate: None, on_ready: &mut on_ready, on_console: None, on_namespaces: Some(&mut on_namespaces), on_started: None };
+    let result = runtime::launch::run_gated(&p.plan, &p.spec, hooks);
     store.remove(&store.lock()?, &a.id)?;
+    if result.is_ok() {
+        // The container ran: it is stopped and deleted now.
+        hooks::run_all_warn("poststop", &p.record.hooks.poststop, &hooks::state(&p.record.hook_state(), "stopped", 0));
+    }
     match result {
         Ok(code) => Ok(code),
         Err(e) => Err(anyhow::Error::new(e).context(format!("container `{}`", a.id))),
@@ -412,7 +548,7 @@ fn features() -> serde_json::Value {
     serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.1.0",
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": ["bind", "rbind", "ro", "rw", "private", "rprivate", "nosuid", "nodev", "noexec"],
         "linux": {
             "namespaces": ["pid", "mount", "ipc", "uts", "network", "cgroup"],

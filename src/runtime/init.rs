@@ -3,6 +3,7 @@
 //! zombies, forwards signals and exits with the workload's status. When init exits the
 //! kernel kills whatever is left in the namespace.
 
+use super::bundle::BundleSpec;
 use super::channel::{Channel, Message};
 use super::config::Container;
 use super::{rootfs, workload, AtLayer, Layer, RunError};
@@ -15,8 +16,8 @@ use nix::unistd::Pid;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// Runs in the cloned child; never returns.
-pub fn main(c: &Container, parent: Channel) -> ! {
-    let code = match run(c, &parent) {
+pub fn main(c: &Container, bundle: &BundleSpec, parent: Channel) -> ! {
+    let code = match run(c, bundle, &parent) {
         Ok(code) => code,
         Err(e) => {
             let (layer, message) = e.report();
@@ -29,7 +30,7 @@ pub fn main(c: &Container, parent: Channel) -> ! {
     sys::process::exit_now(code)
 }
 
-fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
+fn run(c: &Container, bundle: &BundleSpec, parent: &Channel) -> Result<i32, RunError> {
     // Die with the parent: nothing may outlive `palisade run` unsupervised.
     sys::process::set_parent_death_signal(Signal::SIGKILL).at(Layer::Init)?;
     // Wait until the parent has written the id maps and moved us into the cgroups.
@@ -51,6 +52,13 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
     sys::signal::install_noop_handlers(&signals).at(Layer::Init)?;
     let sigfd = sys::signal::signal_fd(&signals).at(Layer::Init)?;
 
+    // --- OCI lifecycle hooks (runtime/hooks.rs) ---
+    // The namespaces exist and nothing is mounted yet (no pivot_root): the parent runs
+    // prestart and createRuntime now, then this process runs createContainer in them, with
+    // host paths still reachable as config.md asks.
+    let host_pid = lifecycle_pause(bundle, parent)?;
+    // --- end OCI lifecycle hooks ---
+
     rootfs::setup(&c.mounts)?;
     nix::unistd::sethostname(&c.hostname).map_err(|e| sys::Error::errno(format!("sethostname({})", c.hostname), e)).at(Layer::Hostname)?;
     if c.namespaces.network {
@@ -69,7 +77,7 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
         Forked::Child => {
             drop(from_workload);
             // The parent channel is close-on-exec; until the exec it is just unused here.
-            workload::start(c, to_init, tty)
+            workload::start(c, bundle, host_pid, to_init, tty)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
@@ -93,6 +101,25 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
 
     drop_own_privileges()?;
     Ok(supervise(workload, &sigfd))
+}
+
+/// Tells the parent the namespaces exist, waits until it has run its hooks, then runs the
+/// createContainer hooks. Returns init's pid in the parent's pid namespace (for the state
+/// the hooks receive).
+fn lifecycle_pause(bundle: &BundleSpec, parent: &Channel) -> Result<i32, RunError> {
+    parent.send(&Message::Namespaced).at(Layer::Init)?;
+    let pid = match parent.recv().at(Layer::Init)? {
+        Some((Message::Resume { pid }, _)) => pid,
+        // The parent gave up (a prestart or createRuntime hook failed): its error is the one
+        // reported, and it kills this process.
+        _ => sys::process::exit_now(125),
+    };
+    if !bundle.create_container_hooks.is_empty() {
+        let state = super::hooks::state(bundle.state.as_ref().unwrap_or(&serde_json::Value::Null), "creating", pid);
+        super::hooks::run_all(&bundle.create_container_hooks, &state)
+            .map_err(|e| RunError::Start { layer: Layer::Hooks, message: format!("createContainer {e}") })?;
+    }
+    Ok(pid)
 }
 
 /// Init needs no privilege to wait and relay, except CAP_KILL to signal a workload that

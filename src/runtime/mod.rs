@@ -23,6 +23,7 @@ pub mod cgroups;
 pub mod channel;
 pub mod config;
 pub mod harden;
+pub mod hooks;
 pub mod init;
 pub mod landlock;
 pub mod launch;
@@ -65,6 +66,8 @@ pub enum Layer {
     Seccomp,
     Exec,
     Init,
+    /// An OCI hook (runtime/hooks.rs).
+    Hooks,
 }
 
 impl Layer {
@@ -90,6 +93,7 @@ impl Layer {
             Layer::Seccomp => "seccomp",
             Layer::Exec => "exec",
             Layer::Init => "init",
+            Layer::Hooks => "hooks",
         }
     }
 }
