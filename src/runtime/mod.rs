@@ -22,6 +22,7 @@ pub mod bundle;
 pub mod cgroups;
 pub mod channel;
 pub mod config;
+pub mod exec;
 pub mod harden;
 pub mod hooks;
 pub mod init;
