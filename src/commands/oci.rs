@@ -706,6 +706,49 @@ mod tests {
     }
 
     #[test]
+    fn hooks_are_taken_out_of_the_config_and_unknown_kinds_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let hook = serde_json::json!({"path": "/bin/true", "args": ["true"], "env": ["A=b"], "timeout": 5});
+        let config = serde_json::json!({"ociVersion": "1.0.2", "hooks": {"createRuntime": [hook], "poststop": [hook, hook]}});
+        std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
+        let (value, hooks) = read_config(dir.path()).unwrap();
+        assert!(value.get("hooks").is_none(), "config::translate never sees them");
+        assert_eq!(hooks.create_runtime.len(), 1);
+        assert_eq!(hooks.create_runtime[0].timeout, Some(5));
+        assert_eq!(hooks.poststop.len(), 2);
+        assert!(hooks.prestart.is_empty());
+        let bad = serde_json::json!({"ociVersion": "1.0.2", "hooks": {"preStart": [hook]}});
+        std::fs::write(dir.path().join("config.json"), bad.to_string()).unwrap();
+        let err = format!("{:#}", read_config(dir.path()).unwrap_err());
+        assert!(err.contains("hooks") && err.contains("preStart"), "{err}");
+    }
+
+    fn exec_args(extra: &[&str]) -> ExecArgs {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            a: ExecArgs,
+        }
+        Wrap::parse_from(std::iter::once("exec").chain(extra.iter().copied())).a
+    }
+
+    #[test]
+    fn the_exec_process_is_the_configs_with_the_command_lines_changes() {
+        let config =
+            serde_json::json!({"args": ["sleep", "1"], "env": ["PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "terminal": false});
+        let a = exec_args(&["-e", "A=1", "--cwd", "/tmp", "-u", "7:8", "-t", "c1", "sh", "-c", "echo hi"]);
+        let p = exec_process(Some(&config), &a).unwrap();
+        assert_eq!(p["args"], serde_json::json!(["sh", "-c", "echo hi"]));
+        assert_eq!(p["env"], serde_json::json!(["PATH=/bin", "A=1"]));
+        assert_eq!(p["cwd"], "/tmp");
+        assert_eq!(p["user"], serde_json::json!({"uid": 7, "gid": 8}));
+        assert_eq!(p["terminal"], true);
+        assert!(exec_process(Some(&config), &exec_args(&["c1"])).is_err(), "no command");
+        assert!(exec_process(Some(&config), &exec_args(&["-e", "NOEQUALS", "c1", "true"])).is_err());
+    }
+
+    #[test]
     fn timestamps_are_rfc3339() {
         let t = rfc3339_now();
         assert_eq!(t.len(), 20, "{t}");
