@@ -337,3 +337,97 @@ fn exec_with_a_process_file_and_features_list_the_hooks() {
     assert_eq!(hooks, ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
     assert_no_leaks();
 }
+
+#[test]
+fn exec_with_a_terminal_sends_a_pty_of_the_container_to_the_console_socket() {
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["sleep", "100"], |_, _| {});
+    assert!(b.create("x3").status.success());
+    assert!(b.oci(&["start", "x3"]).status.success());
+    // A detached terminal needs somewhere to go.
+    let out = b.oci(&["exec", "-t", "-d", "x3", "true"]);
+    assert!(!out.status.success() && stderr(&out).contains("--console-socket"), "{}", describe(&out));
+
+    let socket = b.dir.path().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let pid_file = b.dir.path().join("t.pid");
+    let mut cmd = palisade_command();
+    cmd.args(["oci", "--root", b.state.path().to_str().unwrap(), "exec", "-t", "-d", "--console-socket"])
+        .arg(&socket)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .args(["x3", "sh", "-c", "test -t 0 && test -t 1 && echo tty-ok $(tty); sleep 60"]);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let (stream, _) = listener.accept().unwrap();
+    let mut name = [0u8; 64];
+    let (n, master) = palisade::sys::socket::recv(stream.as_fd(), &mut name).unwrap();
+    assert_eq!(&name[..n], b"/dev/ptmx");
+    let master = master.expect("the pty master came with the message");
+    assert!(child.wait().unwrap().success(), "exec -t -d failed");
+    let reader = std::thread::spawn(move || {
+        let mut f = std::fs::File::from(master);
+        let (mut seen, mut buf) = (Vec::new(), [0u8; 256]);
+        while !String::from_utf8_lossy(&seen).contains('\n') {
+            match f.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !reader.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let finished = reader.is_finished();
+    assert!(b.oci(&["delete", "--force", "x3"]).status.success());
+    assert!(finished, "the exec'd process never wrote to its terminal");
+    // The pty is one of the container's devpts (pts/0 there: the container has no other).
+    let text = reader.join().unwrap();
+    assert!(text.contains("tty-ok /dev/pts/0"), "{text:?}");
+    assert_no_leaks();
+}
+
+#[test]
+fn exec_in_the_foreground_forwards_signals_to_the_process() {
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["sleep", "100"], |_, _| {});
+    assert!(b.create("x4").status.success());
+    assert!(b.oci(&["start", "x4"]).status.success());
+    let ready = b.rootfs.path().join("ready");
+    let mut cmd = palisade_command();
+    cmd.args([
+        "oci",
+        "--root",
+        b.state.path().to_str().unwrap(),
+        "exec",
+        "x4",
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; touch /ready; while :; do sleep 0.1; done",
+    ]);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the exec'd shell never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < TIMEOUT, "exec did not end after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(42), "the process's trap ran and its status came back");
+    assert!(b.oci(&["delete", "--force", "x4"]).status.success());
+    assert_no_leaks();
+}
