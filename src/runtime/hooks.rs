@@ -17,6 +17,15 @@
 //! pauses before the root filesystem is built (before pivot_root) until the parent has run
 //! prestart and createRuntime, so both see the container's namespaces through
 //! /proc/PID/ns with PID = init's host pid, which every state but poststop's carries.
+//!
+//! createContainer runs in init before rootfs.rs builds anything: config.md puts it after
+//! the config's mounts and before pivot_root, but rootfs::setup mounts and pivots in one
+//! step, so the hook sees the container's namespaces (mount namespace included, still a
+//! copy of the host's) without the container's mounts. A hook point between the mounts and
+//! the pivot belongs in rootfs.rs.
+//!
+//! runtime-tools (260e151) `prestart` still checks the runtime-spec 1.0.0 wording (prestart
+//! during `start`); palisade follows the current config.md, as runc and crun do.
 
 use crate::runtime::bundle::Hook;
 use crate::sys;
