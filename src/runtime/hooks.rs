@@ -264,6 +264,22 @@ mod tests {
     }
 
     #[test]
+    fn no_descriptor_of_the_runtime_reaches_a_hook() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("fds");
+        // Not close-on-exec, as one inherited from palisade's caller would be.
+        // F_DUPFD leaves it inheritable, at a number `ls` will not use for its own directory.
+        let null = std::fs::File::open("/dev/null").unwrap();
+        let leaky = nix::fcntl::fcntl(&null, nix::fcntl::FcntlArg::F_DUPFD(200)).unwrap();
+        let result = run_hook(&sh(&format!("ls /proc/self/fd > {}", out.display())), &serde_json::json!({}));
+        nix::unistd::close(leaky).unwrap();
+        result.unwrap();
+        let fds: Vec<i32> = std::fs::read_to_string(&out).unwrap().split_whitespace().filter_map(|f| f.parse().ok()).collect();
+        assert!(!fds.contains(&leaky), "fd {leaky} leaked into the hook: {fds:?}");
+        assert!(fds.contains(&0), "stdin is the state pipe: {fds:?}");
+    }
+
+    #[test]
     fn warnings_do_not_stop_the_remaining_hooks() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
