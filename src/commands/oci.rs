@@ -10,7 +10,7 @@
 //! createContainer and startContainer run inside (init, the workload); poststart runs in
 //! `start` once the program runs, poststop in `delete`; `run` runs all of them.
 
-use crate::cli::oci::{CreateArgs, ExecArgs, LogFormat, OciArgs, OciCommand, PsFormat};
+use crate::cli::oci::{CreateArgs, LogFormat, OciArgs, OciCommand, PsFormat};
 use crate::compile::Plan;
 use crate::oci::config;
 use crate::oci::state::{ProcessId, Record, RecordedHooks, Status, Store, OCI_VERSION};
@@ -68,7 +68,7 @@ fn dispatch(args: &OciArgs) -> anyhow::Result<i32> {
             }
             run_foreground(&store, &a.create)
         }
-        OciCommand::Exec(a) => exec(&store, a),
+        OciCommand::Exec(a) => super::oci_exec::exec(&store, a),
         OciCommand::Features => {
             println!("{}", serde_json::to_string_pretty(&features())?);
             Ok(0)
@@ -95,7 +95,7 @@ struct Prepared {
 /// config.json's `hooks` (config.md "POSIX-platform Hooks").
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ConfigHooks {
+pub(super) struct ConfigHooks {
     #[serde(default)]
     prestart: Vec<Hook>,
     #[serde(default)]
@@ -111,7 +111,7 @@ struct ConfigHooks {
 }
 
 /// Translates a config.json (without `hooks`) and compiles its policy.
-fn plan_for(value: &serde_json::Value, bundle: &Path, id: &str) -> anyhow::Result<(config::Translated, Plan)> {
+pub(super) fn plan_for(value: &serde_json::Value, bundle: &Path, id: &str) -> anyhow::Result<(config::Translated, Plan)> {
     let t = config::translate(value, bundle, id)?;
     let policy = crate::policy::load_str(&format!("oci-{id}"), &t.policy).map_err(|d| {
         anyhow::anyhow!("{}: the translated policy does not validate:\n{}", bundle.join("config.json").display(), d.render())
@@ -124,7 +124,7 @@ fn plan_for(value: &serde_json::Value, bundle: &Path, id: &str) -> anyhow::Resul
 /// runtime-namespace kinds itself, and hands createContainer/startContainer to the
 /// container through `RunSpec::bundle` (see [`with_container_hooks`]). The rest goes to
 /// `config::translate`, which refuses what it cannot honour.
-fn read_config(bundle: &Path) -> anyhow::Result<(serde_json::Value, ConfigHooks)> {
+pub(super) fn read_config(bundle: &Path) -> anyhow::Result<(serde_json::Value, ConfigHooks)> {
     let path = bundle.join("config.json");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
@@ -309,16 +309,16 @@ fn send_console(socket: &Path, master: OwnedFd) -> Result<(), RunError> {
     send_master(&connect_console(socket)?, master)
 }
 
-fn connect_console(socket: &Path) -> Result<std::os::unix::net::UnixStream, RunError> {
+pub(super) fn connect_console(socket: &Path) -> Result<std::os::unix::net::UnixStream, RunError> {
     std::os::unix::net::UnixStream::connect(socket)
         .map_err(|e| RunError::Sys { layer: Layer::Terminal, source: sys::Error::new(format!("connect {}", socket.display()), e) })
 }
 
-fn send_master(stream: &std::os::unix::net::UnixStream, master: OwnedFd) -> Result<(), RunError> {
+pub(super) fn send_master(stream: &std::os::unix::net::UnixStream, master: OwnedFd) -> Result<(), RunError> {
     sys::socket::send(stream.as_fd(), b"/dev/ptmx", Some(master.as_fd())).map_err(|source| RunError::Sys { layer: Layer::Terminal, source })
 }
 
-fn start_err(message: String) -> RunError {
+pub(super) fn start_err(message: String) -> RunError {
     RunError::Start { layer: Layer::Init, message }
 }
 
@@ -557,105 +557,6 @@ fn run_foreground(store: &Store, a: &CreateArgs) -> anyhow::Result<i32> {
     }
 }
 
-/// `exec`: a new process in a running container, with the container's namespaces, cgroups
-/// and hardening (runtime/exec.rs). Exits with the process's status, or 0 once it runs with
-/// `--detach`.
-fn exec(store: &Store, a: &ExecArgs) -> anyhow::Result<i32> {
-    let record = store.load(&a.id)?;
-    let status = store.status(&record);
-    if status != Status::Running {
-        bail!("container `{}` is {}: exec needs a running container", a.id, status.name());
-    }
-    let init = record.init.context("no init recorded")?;
-    // The pidfd first, then the check that the pid is still init: from then on the pidfd
-    // names init even if the pid is reused.
-    let pidfd = sys::process::pidfd_open(Pid::from_raw(init.pid))?;
-    if !init.alive() {
-        bail!("container `{}` is stopped: exec needs a running container", a.id);
-    }
-    let (mut value, _) = read_config(&record.bundle)?;
-    let process = exec_process(value.get("process"), a)?;
-    value["process"] = process;
-    let (t, plan) = plan_for(&value, &record.bundle, &a.id)?;
-    match (t.spec.tty, a.console_socket.is_some(), a.detach) {
-        (true, false, true) => bail!("a detached exec with a terminal needs --console-socket to hand the terminal to"),
-        (false, true, _) => bail!("--console-socket given, but the process has no terminal (-t or process.terminal)"),
-        _ => {}
-    }
-    // Connected now: the socket's path is the host's, and exec leaves the host's mount
-    // namespace before the pty exists.
-    let stream = a.console_socket.as_deref().map(connect_console).transpose()?;
-    let mut hand_over = |master: OwnedFd| send_master(stream.as_ref().expect("checked"), master);
-    let mut on_running = |pid: Pid| -> Result<(), RunError> {
-        if let Some(path) = &a.pid_file {
-            super::compile::write_atomic(path, pid.as_raw().to_string().as_bytes())
-                .map_err(|e| start_err(format!("writing {}: {e:#}", path.display())))?;
-        }
-        Ok(())
-    };
-    let req = runtime::exec::ExecRequest {
-        init: Pid::from_raw(init.pid),
-        init_pidfd: pidfd,
-        plan: &plan,
-        spec: &t.spec,
-        detach: a.detach,
-        console: if stream.is_some() { Some(&mut hand_over) } else { None },
-    };
-    match runtime::exec::exec(req, &mut on_running).with_context(|| format!("exec in container `{}`", a.id))? {
-        runtime::exec::Outcome::Detached(_) => Ok(0),
-        runtime::exec::Outcome::Exited(code) => Ok(code),
-    }
-}
-
-/// The exec's `process`: `--process FILE` as a whole (with `-t` forcing a terminal), or the
-/// config's with the command line's args, terminal, environment (appended), cwd and user.
-fn exec_process(config: Option<&serde_json::Value>, a: &ExecArgs) -> anyhow::Result<serde_json::Value> {
-    let mut p = match &a.process {
-        Some(path) => {
-            if !a.command.is_empty() {
-                bail!("give the command either in --process or on the command line, not both");
-            }
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?
-        }
-        None => {
-            if a.command.is_empty() {
-                bail!("exec needs a command (or --process FILE)");
-            }
-            let mut p = config.cloned().context("config.json has no process")?;
-            p["args"] = a.command.iter().map(|s| serde_json::Value::from(s.as_str())).collect();
-            p["terminal"] = a.tty.into();
-            p
-        }
-    };
-    if !p.is_object() {
-        bail!("the exec's process is not a JSON object");
-    }
-    if a.tty {
-        p["terminal"] = true.into();
-    }
-    if !a.env.is_empty() {
-        let mut env: Vec<serde_json::Value> = p.get("env").and_then(|e| e.as_array()).cloned().unwrap_or_default();
-        for e in &a.env {
-            if !e.contains('=') {
-                bail!("--env `{e}`: expected KEY=VALUE");
-            }
-            env.push(e.as_str().into());
-        }
-        p["env"] = env.into();
-    }
-    if let Some(cwd) = &a.cwd {
-        p["cwd"] = cwd.to_string_lossy().as_ref().into();
-    }
-    if let Some(user) = &a.user {
-        let u: runtime::UserSpec = user.parse()?;
-        p["user"]["uid"] = u.uid.into();
-        // runc: a uid alone leaves the gid at 0.
-        p["user"]["gid"] = u.gid.unwrap_or(0).into();
-    }
-    Ok(p)
-}
-
 /// runtime-spec features.md: what this runtime can be asked for.
 fn features() -> serde_json::Value {
     serde_json::json!({
@@ -721,31 +622,6 @@ mod tests {
         std::fs::write(dir.path().join("config.json"), bad.to_string()).unwrap();
         let err = format!("{:#}", read_config(dir.path()).unwrap_err());
         assert!(err.contains("hooks") && err.contains("preStart"), "{err}");
-    }
-
-    fn exec_args(extra: &[&str]) -> ExecArgs {
-        use clap::Parser;
-        #[derive(clap::Parser)]
-        struct Wrap {
-            #[command(flatten)]
-            a: ExecArgs,
-        }
-        Wrap::parse_from(std::iter::once("exec").chain(extra.iter().copied())).a
-    }
-
-    #[test]
-    fn the_exec_process_is_the_configs_with_the_command_lines_changes() {
-        let config =
-            serde_json::json!({"args": ["sleep", "1"], "env": ["PATH=/bin"], "cwd": "/", "user": {"uid": 0, "gid": 0}, "terminal": false});
-        let a = exec_args(&["-e", "A=1", "--cwd", "/tmp", "-u", "7:8", "-t", "c1", "sh", "-c", "echo hi"]);
-        let p = exec_process(Some(&config), &a).unwrap();
-        assert_eq!(p["args"], serde_json::json!(["sh", "-c", "echo hi"]));
-        assert_eq!(p["env"], serde_json::json!(["PATH=/bin", "A=1"]));
-        assert_eq!(p["cwd"], "/tmp");
-        assert_eq!(p["user"], serde_json::json!({"uid": 7, "gid": 8}));
-        assert_eq!(p["terminal"], true);
-        assert!(exec_process(Some(&config), &exec_args(&["c1"])).is_err(), "no command");
-        assert!(exec_process(Some(&config), &exec_args(&["-e", "NOEQUALS", "c1", "true"])).is_err());
     }
 
     #[test]
