@@ -38,14 +38,24 @@
 #     listed before the file ran (tests that fail half-way leave containers),
 #   * writes stdout to OUTDIR/<name>.tap and stderr to OUTDIR/<name>.stderr.
 #
-# Verdict per file (same rule node-tap applies to a test file):
-#   PASS     exit status 0, no "not ok" line, and a plan line "1..N" where N
-#            equals the number of test points seen ("1..0" = skipped file);
-#            "# SKIP" test points are allowed and counted as skips.
+# Verdict per file (mirrors how node-tap 16 classifies a test file):
+#   PASS     exit status 0, at least one test point, no "not ok" line, and a
+#            plan "1..N" matching the number of test points. "# SKIP" test
+#            points are allowed (and counted). Only PASS files count as
+#            "clean passes".
+#   SKIP     exit status 0 and no test points at all ("1..0", or no TAP
+#            output: node-tap reports both as a skipped file, not a pass).
+#            The lifecycle tests (poststart, poststop, prestart_fail, ...)
+#            and the *_fail tests' success path always look like this, so
+#            they can never be clean passes.
+#   FAIL     anything else: non-zero exit (often util.Fatal: the runtime
+#            could not create/run the container), any "not ok", a missing or
+#            wrong plan, or a zero-test file that printed an "error"
+#            diagnostic (how hooks/prestart/poststart report a violation;
+#            node-tap would call those skipped).
 #   TIMEOUT  killed by the per-file timeout.
-#   FAIL     anything else (non-zero exit, any "not ok", missing/wrong plan).
 # Output: one line per file
-#   PASS|FAIL|TIMEOUT <name> (ok X / not ok Y / skip Z)
+#   PASS|FAIL|SKIP|TIMEOUT <name> (ok X / not ok Y / skip Z) [notes] [secs]
 # then "clean passes: N of M files". Also saved as OUTDIR/summary.txt.
 # Exit status: 0 when the run completed (whatever the pass count), 2 on usage
 # or setup errors.
@@ -102,6 +112,23 @@ outdir=$(cd "$outdir" && pwd)
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/oci-conformance-scratch.XXXXXX") || exit 2
 trap 'rm -rf --one-file-system "$scratch"' EXIT
 
+# Hybrid cgroup hosts (v1 controllers under a tmpfs /sys/fs/cgroup plus a
+# cgroup2 mount at /sys/fs/cgroup/unified that owns some controller, e.g.
+# hugetlb here) make crun refuse every container: "cgroups in hybrid mode not
+# supported, drop all controllers from cgroupv2". In that case (or when
+# HIDE_UNIFIED=1) /sys/fs/cgroup/unified is unmounted inside each test's
+# private mount namespace only, so runtimes see a plain cgroup v1 layout. The
+# host is not changed. HIDE_UNIFIED=0 disables this.
+hide_unified=${HIDE_UNIFIED:-auto}
+if [ "$hide_unified" = auto ]; then
+	hide_unified=0
+	if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] &&
+	   [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] &&
+	   [ -n "$(tr -d '[:space:]' </sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
+		hide_unified=1
+	fi
+fi
+
 list_containers() {
 	timeout 10 "$runtime_bin" list -q 2>/dev/null | sort
 }
@@ -111,11 +138,14 @@ summary=$outdir/summary.txt
 {
 	echo "# runtime: $runtime_bin ($("$runtime_bin" --version 2>/dev/null | head -n1))"
 	echo "# runtime-tools: $tools_dir ($(git -C "$tools_dir" rev-parse --short HEAD 2>/dev/null || echo unknown))"
-	echo "# kernel: $(uname -r); cgroup fs: $(stat -fc %T /sys/fs/cgroup 2>/dev/null); timeout: ${timeout_s}s"
+	echo "# kernel: $(uname -r); cgroup fs: $(stat -fc %T /sys/fs/cgroup 2>/dev/null); timeout: ${timeout_s}s; hide /sys/fs/cgroup/unified: $hide_unified"
 	echo "# started: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } | tee -a "$summary"
 
 passes=0
+skips=0
+fails=0
+timeouts=0
 total=0
 for t in "${tests[@]}"; do
 	name=$(basename "$t" .t)
@@ -128,8 +158,9 @@ for t in "${tests[@]}"; do
 	start=$(date +%s)
 	(
 		cd "$tools_dir" &&
-		exec env RUNTIME="$runtime_bin" TMPDIR="$tmp" \
-			timeout -k 5 "$timeout_s" unshare -m --propagation private "$t"
+		exec env RUNTIME="$runtime_bin" TMPDIR="$tmp" HIDE_UNIFIED="$hide_unified" \
+			timeout -k 5 "$timeout_s" unshare -m --propagation private \
+			sh -c '[ "$HIDE_UNIFIED" = 1 ] && { umount /sys/fs/cgroup/unified || exit 99; }; unset HIDE_UNIFIED; exec "$0"' "$t"
 	) </dev/null >"$tap" 2>"$err"
 	rc=$?
 	secs=$(( $(date +%s) - start ))
@@ -152,6 +183,14 @@ for t in "${tests[@]}"; do
 	plan=$(grep -Eo '^1\.\.[0-9]+' "$tap" | head -n1)
 	plan_n=${plan#1..}
 
+	# Files with no test points that still print an "error" diagnostic: the
+	# lifecycle/hook tests (hooks, prestart, poststart, ...) report a failed
+	# check only as a YAML diagnostic followed by "1..0".
+	diag_err=0
+	if [ "$points" -eq 0 ] && grep -Eq '^[[:space:]]+"error":' "$tap"; then
+		diag_err=1
+	fi
+
 	note=""
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 		verdict=TIMEOUT
@@ -159,6 +198,11 @@ for t in "${tests[@]}"; do
 		verdict=FAIL; note=" exit=$rc"
 	elif [ "$n_notok" -gt 0 ]; then
 		verdict=FAIL
+	elif [ "$points" -eq 0 ] && [ "$diag_err" -eq 1 ]; then
+		verdict=FAIL; note=" no-tests error-diagnostic"
+	elif [ "$points" -eq 0 ]; then
+		verdict=SKIP
+		if [ -s "$tap" ]; then note=" no-tests"; else note=" no-tests no-tap"; fi
 	elif [ -z "$plan" ]; then
 		verdict=FAIL; note=" no-plan"
 	elif [ "$plan_n" -ne "$points" ]; then
@@ -168,11 +212,15 @@ for t in "${tests[@]}"; do
 	fi
 	[ "$n_todo" -gt 0 ] && note="$note todo=$n_todo"
 	[ "$verdict" = PASS ] && passes=$((passes + 1))
+	[ "$verdict" = SKIP ] && skips=$((skips + 1))
+	[ "$verdict" = FAIL ] && fails=$((fails + 1))
+	[ "$verdict" = TIMEOUT ] && timeouts=$((timeouts + 1))
 	total=$((total + 1))
 	printf '%-7s %s (ok %d / not ok %d / skip %d)%s [%ss]\n' \
 		"$verdict" "$name" "$n_ok" "$n_notok" "$n_skip" "$note" "$secs" | tee -a "$summary"
 done
 
+echo "# PASS $passes / SKIP $skips / FAIL $fails / TIMEOUT $timeouts" | tee -a "$summary"
 echo "clean passes: $passes of $total files" | tee -a "$summary"
 echo "# TAP output in $outdir" >&2
 exit 0

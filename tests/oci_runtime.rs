@@ -235,10 +235,13 @@ fn config_keys_and_flags_palisade_cannot_honour_are_refused_by_name() {
     let _s = serial();
     require_root();
     for (key, edit) in [
-        // (hooks are supported now: tests/oci_hooks_exec.rs)
-        ("domainname", Box::new(|c: &mut Value| c["domainname"] = "example.org".into()) as Box<dyn Fn(&mut Value)>),
-        ("linux.sysctl", Box::new(|c: &mut Value| c["linux"]["sysctl"] = serde_json::json!({"net.ipv4.ip_forward": "1"}))),
-        ("linux.namespaces", Box::new(|c: &mut Value| c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}]))),
+        (
+            "process.apparmorProfile",
+            Box::new(|c: &mut Value| c["process"]["apparmorProfile"] = "docker-default".into()) as Box<dyn Fn(&mut Value)>,
+        ),
+        // Not namespaced: it would change the host.
+        ("linux.sysctl", Box::new(|c: &mut Value| c["linux"]["sysctl"] = serde_json::json!({"kernel.panic": "1"}))),
+        ("linux.intelRdt", Box::new(|c: &mut Value| c["linux"]["intelRdt"] = serde_json::json!({"closID": "guaranteed"}))),
     ] {
         let b = Bundle::new(&["true"], edit);
         let (out, _) = b.create("x");

@@ -14,7 +14,6 @@ use crate::cli::oci::{CreateArgs, LogFormat, OciArgs, OciCommand, PsFormat};
 use crate::compile::Plan;
 use crate::oci::config;
 use crate::oci::state::{ProcessId, Record, RecordedHooks, Status, Store, OCI_VERSION};
-use crate::runtime::bundle::Hook;
 use crate::runtime::hooks;
 use crate::runtime::launch::Hooks;
 use crate::runtime::{self, Layer, RunError};
@@ -89,72 +88,41 @@ struct Prepared {
     plan: Plan,
     spec: runtime::RunSpec,
     record: Record,
-    hooks: ConfigHooks,
+    hooks: config::RuntimeHooks,
 }
 
-/// config.json's `hooks` (config.md "POSIX-platform Hooks").
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(super) struct ConfigHooks {
-    #[serde(default)]
-    prestart: Vec<Hook>,
-    #[serde(default)]
-    create_runtime: Vec<Hook>,
-    #[serde(default)]
-    create_container: Vec<Hook>,
-    #[serde(default)]
-    start_container: Vec<Hook>,
-    #[serde(default)]
-    poststart: Vec<Hook>,
-    #[serde(default)]
-    poststop: Vec<Hook>,
-}
-
-/// Translates a config.json (without `hooks`) and compiles its policy.
-pub(super) fn plan_for(value: &serde_json::Value, bundle: &Path, id: &str) -> anyhow::Result<(config::Translated, Plan)> {
-    let t = config::translate(value, bundle, id)?;
-    let policy = crate::policy::load_str(&format!("oci-{id}"), &t.policy).map_err(|d| {
+/// Translates a config.json of `bundle`, narrows it by a `--policy` layered on it
+/// (src/oci/layer.rs) and compiles the result: `create`, `run` and `exec` alike.
+pub(super) fn plan_for(
+    value: &serde_json::Value,
+    bundle: &Path,
+    id: &str,
+    layer: Option<&str>,
+) -> anyhow::Result<(config::Translated, Plan)> {
+    let mut t = config::translate(value, bundle, id)?;
+    let layered = match layer {
+        Some(arg) => {
+            let policy = crate::policy::load(&crate::policy::PolicySource::from_arg(arg)).map_err(|d| anyhow::anyhow!("{}", d.render()))?;
+            crate::oci::layer::narrow(&mut t, &policy)?;
+            Some(Plan::new(policy)?)
+        }
+        None => None,
+    };
+    let text = t.sections.render(id)?;
+    let mut policy = crate::policy::load_str(&format!("oci-{id}"), &text).map_err(|d| {
         anyhow::anyhow!("{}: the translated policy does not validate:\n{}", bundle.join("config.json").display(), d.render())
     })?;
+    if let Some(layered) = &layered {
+        crate::oci::layer::carry(&mut policy, layered, &mut t);
+    }
     let plan = Plan::new(policy)?;
     Ok((t, plan))
-}
-
-/// Reads `BUNDLE/config.json` and takes its `hooks` out: this layer runs the
-/// runtime-namespace kinds itself, and hands createContainer/startContainer to the
-/// container through `RunSpec::bundle` (see [`with_container_hooks`]). The rest goes to
-/// `config::translate`, which refuses what it cannot honour.
-pub(super) fn read_config(bundle: &Path) -> anyhow::Result<(serde_json::Value, ConfigHooks)> {
-    let path = bundle.join("config.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", path.display()))?;
-    let hooks = match value.as_object_mut().and_then(|o| o.remove("hooks")) {
-        None | Some(serde_json::Value::Null) => ConfigHooks::default(),
-        Some(h) => serde_json::from_value(h).with_context(|| format!("{}: hooks", path.display()))?,
-    };
-    Ok((value, hooks))
-}
-
-/// Fills the in-container hooks and their state into the run request unless
-/// `config::translate` already did (it will once it maps `hooks` itself; until then it
-/// never sees them, as [`read_config`] takes them out).
-fn with_container_hooks(spec: &mut runtime::RunSpec, hooks: &ConfigHooks, record: &Record) {
-    let b = &mut spec.bundle;
-    if b.create_container_hooks.is_empty() {
-        b.create_container_hooks = hooks.create_container.clone();
-    }
-    if b.start_container_hooks.is_empty() {
-        b.start_container_hooks = hooks.start_container.clone();
-    }
-    if b.state.is_none() {
-        b.state = Some(record.hook_state());
-    }
 }
 
 /// The prestart and createRuntime hooks, run in the runtime's namespaces while init waits
 /// before pivot_root: prestart gets status `created` (what runtime-tools' hooks_stdin
 /// checks), createRuntime `creating`. The first failure stops the container.
-fn runtime_hooks(hooks: &ConfigHooks, record: &Record, pid: Pid) -> Result<(), RunError> {
+fn runtime_hooks(hooks: &config::RuntimeHooks, record: &Record, pid: Pid) -> Result<(), RunError> {
     let base = record.hook_state();
     let fail = |kind: &str, e: hooks::HookError| RunError::Start { layer: Layer::Hooks, message: format!("{kind} {e}") };
     hooks::run_all(&hooks.prestart, &hooks::state(&base, "created", pid.as_raw())).map_err(|e| fail("prestart", e))?;
@@ -162,13 +130,10 @@ fn runtime_hooks(hooks: &ConfigHooks, record: &Record, pid: Pid) -> Result<(), R
 }
 
 fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prepared> {
-    if a.policy.is_some() {
-        bail!("--policy is not implemented yet");
-    }
     store.dir(&a.id)?;
     let bundle = std::fs::canonicalize(&a.bundle).with_context(|| format!("bundle {}", a.bundle.display()))?;
-    let (value, hooks) = read_config(&bundle)?;
-    let (t, plan) = plan_for(&value, &bundle, &a.id)?;
+    let value = config::read(&bundle)?;
+    let (t, plan) = plan_for(&value, &bundle, &a.id, a.policy.as_deref())?;
     // As runc: a detached terminal needs somewhere to send its master, and a socket without
     // a terminal is a mistake.
     match (t.spec.tty, a.console_socket.is_some(), detached) {
@@ -185,11 +150,14 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
         monitor: ProcessId::of(std::process::id() as i32),
         created: rfc3339_now(),
         annotations: t.annotations,
-        hooks: RecordedHooks { poststart: hooks.poststart.clone(), poststop: hooks.poststop.clone() },
+        hooks: RecordedHooks { poststart: t.hooks.poststart.clone(), poststop: t.hooks.poststop.clone() },
+        policy: a.policy.clone(),
     };
     let mut spec = t.spec;
-    with_container_hooks(&mut spec, &hooks, &record);
-    Ok(Prepared { plan, spec, record, hooks })
+    // Every hook kind gets the same state (ociVersion is the runtime's state version, as
+    // `state` prints it), whether init, the workload or this process runs it.
+    spec.bundle.state = Some(record.hook_state());
+    Ok(Prepared { plan, spec, record, hooks: t.hooks })
 }
 
 fn create(store: &Store, a: &CreateArgs) -> anyhow::Result<()> {
@@ -604,24 +572,6 @@ mod tests {
         assert_eq!(parse_signal("hup").unwrap(), Signal::SIGHUP);
         assert!(parse_signal("SIGNOPE").is_err());
         assert!(parse_signal("64").is_err());
-    }
-
-    #[test]
-    fn hooks_are_taken_out_of_the_config_and_unknown_kinds_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let hook = serde_json::json!({"path": "/bin/true", "args": ["true"], "env": ["A=b"], "timeout": 5});
-        let config = serde_json::json!({"ociVersion": "1.0.2", "hooks": {"createRuntime": [hook], "poststop": [hook, hook]}});
-        std::fs::write(dir.path().join("config.json"), config.to_string()).unwrap();
-        let (value, hooks) = read_config(dir.path()).unwrap();
-        assert!(value.get("hooks").is_none(), "config::translate never sees them");
-        assert_eq!(hooks.create_runtime.len(), 1);
-        assert_eq!(hooks.create_runtime[0].timeout, Some(5));
-        assert_eq!(hooks.poststop.len(), 2);
-        assert!(hooks.prestart.is_empty());
-        let bad = serde_json::json!({"ociVersion": "1.0.2", "hooks": {"preStart": [hook]}});
-        std::fs::write(dir.path().join("config.json"), bad.to_string()).unwrap();
-        let err = format!("{:#}", read_config(dir.path()).unwrap_err());
-        assert!(err.contains("hooks") && err.contains("preStart"), "{err}");
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! translated and compiled like `create`'s, so the new process gets the container's
 //! hardening (seccomp, Landlock, capabilities, no_new_privs) and attributes.
 
-use super::oci::{connect_console, plan_for, read_config, send_master, start_err};
+use super::oci::{connect_console, plan_for, send_master, start_err};
 use crate::cli::oci::ExecArgs;
+use crate::oci::config;
 use crate::oci::state::{Status, Store};
 use crate::runtime::{self, RunError};
 use crate::sys;
@@ -29,10 +30,11 @@ pub fn exec(store: &Store, a: &ExecArgs) -> anyhow::Result<i32> {
     if !init.alive() {
         bail!("container `{}` is stopped: exec needs a running container", a.id);
     }
-    let (mut value, _) = read_config(&record.bundle)?;
+    let mut value = config::read(&record.bundle)?;
     let process = exec_process(value.get("process"), a)?;
     value["process"] = process;
-    let (t, plan) = plan_for(&value, &record.bundle, &a.id)?;
+    // The same policy layered on the bundle as at create, if any.
+    let (t, plan) = plan_for(&value, &record.bundle, &a.id, record.policy.as_deref())?;
     match (t.spec.tty, a.console_socket.is_some(), a.detach) {
         (true, false, true) => bail!("a detached exec with a terminal needs --console-socket to hand the terminal to"),
         (false, true, _) => bail!("--console-socket given, but the process has no terminal (-t or process.terminal)"),

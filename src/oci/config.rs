@@ -1,13 +1,16 @@
-//! An OCI bundle's config.json → a palisade policy (TOML text, compiled like any other) and a
-//! [`RunSpec`].
+//! An OCI bundle's config.json → a palisade policy (TOML text, compiled like any other), a
+//! [`RunSpec`] with its [`BundleSpec`], and the runtime-namespace hooks.
 //!
-//! Fail closed: the config is read as plain JSON and every key is either mapped or refused
-//! by name ([`ConfigError::Unsupported`]). A key palisade cannot honour is never skipped: a
-//! runtime that silently drops `linux.sysctl` or a hook runs something other than what the
-//! bundle says (runtime-spec config.md, "Runtimes MUST generate an error" for unsupported
-//! properties).
+//! Fail closed: every property the runtime spec defines is either mapped or refused by name
+//! ([`ConfigError::Unsupported`]) when set — a runtime that silently drops `linux.sysctl`
+//! or `process.apparmorProfile` runs something other than what the bundle says (runtime-spec
+//! config.md: "Runtimes MUST generate an error" for unsupported values). A property the spec
+//! does not define is ignored, as the spec's extensibility rule requires ("Runtimes that are
+//! reading or processing this configuration file MUST NOT generate an error if they
+//! encounter an unknown property"). The `linux` section is in [`super::linux`].
 
-use crate::runtime::{RunSpec, UserSpec, VolumeSpec};
+use crate::runtime::bundle::{BundleSpec, CapabilitySets, Hook, MountEntry};
+use crate::runtime::{RunSpec, UserSpec};
 use crate::seccomp::json::Profile;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -36,25 +39,37 @@ pub enum ConfigError {
     Seccomp(String),
 }
 
+/// The hooks palisade runs from the runtime's namespace (`palisade oci` itself); the
+/// in-container kinds are in [`BundleSpec`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuntimeHooks {
+    pub prestart: Vec<Hook>,
+    pub create_runtime: Vec<Hook>,
+    pub poststart: Vec<Hook>,
+    pub poststop: Vec<Hook>,
+}
+
 /// What a bundle asks for, translated.
 #[derive(Debug)]
 pub struct Translated {
-    /// A palisade policy (TOML) carrying the config's security settings.
-    pub policy: String,
+    /// The config's security settings, before they become a policy (a policy layered with
+    /// `--policy` narrows them first: src/oci/layer.rs).
+    pub sections: Sections,
     pub spec: RunSpec,
     pub annotations: BTreeMap<String, String>,
+    pub hooks: RuntimeHooks,
 }
 
-fn unsupported(key: &str, why: &str) -> ConfigError {
+pub(super) fn unsupported(key: &str, why: &str) -> ConfigError {
     ConfigError::Unsupported { key: key.to_string(), why: why.to_string() }
 }
 
-fn invalid(key: &str, why: impl Into<String>) -> ConfigError {
+pub(super) fn invalid(key: &str, why: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key: key.to_string(), why: why.into() }
 }
 
-/// The object at `key`, or an empty one when absent or null.
-fn object<'a>(v: Option<&'a Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, ConfigError> {
+/// The object at `key`, or `None` when absent or null.
+pub(super) fn object<'a>(v: Option<&'a Value>, key: &str) -> Result<Option<&'a Map<String, Value>>, ConfigError> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => Ok(Some(m)),
@@ -62,20 +77,21 @@ fn object<'a>(v: Option<&'a Value>, key: &str) -> Result<Option<&'a Map<String, 
     }
 }
 
-/// Refuses keys of `map` not in `known`.
-fn only(map: &Map<String, Value>, prefix: &str, known: &[&str], why: &str) -> Result<(), ConfigError> {
-    for (k, v) in map {
-        if !known.contains(&k.as_str()) && !is_empty(v) {
-            return Err(unsupported(&format!("{prefix}{k}"), why));
+/// Refuses the spec-defined properties of `map` in `refused` that are set (each with its
+/// reason); properties the spec does not define are left alone.
+pub(super) fn refuse_set(map: &Map<String, Value>, prefix: &str, refused: &[(&str, &str)]) -> Result<(), ConfigError> {
+    for (key, why) in refused {
+        if map.get(*key).is_some_and(|v| !is_empty(v)) {
+            return Err(unsupported(&format!("{prefix}{key}"), why));
         }
     }
     Ok(())
 }
 
 /// null, false, [], {} and "" ask for nothing.
-fn is_empty(v: &Value) -> bool {
+pub(super) fn is_empty(v: &Value) -> bool {
     match v {
-        Value::Null => true,
+        Value::Null | Value::Bool(false) => true,
         Value::Array(a) => a.is_empty(),
         Value::Object(o) => o.is_empty(),
         Value::String(s) => s.is_empty(),
@@ -83,11 +99,18 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-fn strings(v: Option<&Value>, key: &str) -> Result<Vec<String>, ConfigError> {
+pub(super) fn strings(v: Option<&Value>, key: &str) -> Result<Vec<String>, ConfigError> {
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(a)) => a.iter().map(|s| s.as_str().map(str::to_string).ok_or_else(|| invalid(key, "expected strings"))).collect(),
         Some(_) => Err(invalid(key, "expected an array of strings")),
+    }
+}
+
+pub(super) fn uint(v: Option<&Value>, key: &str) -> Result<Option<u64>, ConfigError> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(n) => n.as_u64().map(Some).ok_or_else(|| invalid(key, "expected a non-negative integer")),
     }
 }
 
@@ -101,82 +124,117 @@ fn list(items: &[String]) -> String {
 
 /// Reads `BUNDLE/config.json` and translates it.
 pub fn load(bundle: &Path, id: &str) -> Result<Translated, ConfigError> {
+    let value = read(bundle)?;
+    translate(&value, bundle, id)
+}
+
+/// Reads `BUNDLE/config.json` as JSON.
+pub fn read(bundle: &Path) -> Result<Value, ConfigError> {
     let path = bundle.join("config.json");
     let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-    let value: Value = serde_json::from_str(&text).map_err(|source| ConfigError::Json { path: path.clone(), source })?;
-    translate(&value, bundle, id)
+    serde_json::from_str(&text).map_err(|source| ConfigError::Json { path, source })
 }
 
 /// Translates a parsed config.json of the bundle at `bundle`.
 pub fn translate(config: &Value, bundle: &Path, id: &str) -> Result<Translated, ConfigError> {
     let top = config.as_object().ok_or_else(|| invalid("(root)", "expected an object"))?;
-    only(
+    refuse_set(
         top,
         "",
-        &["ociVersion", "process", "root", "hostname", "mounts", "linux", "annotations"],
-        "palisade runs no hooks, domainname or non-Linux sections",
+        &[
+            ("solaris", "palisade runs Linux containers"),
+            ("windows", "palisade runs Linux containers"),
+            ("vm", "palisade runs containers, not virtual machines"),
+            ("zos", "palisade runs Linux containers"),
+        ],
     )?;
     let version = top.get("ociVersion").and_then(Value::as_str).ok_or_else(|| invalid("ociVersion", "missing"))?;
-    if !version.starts_with("1.") {
-        return Err(invalid("ociVersion", format!("{version} is not a 1.x runtime-spec version")));
+    if !version.starts_with("1.") || version.split('.').nth(1).is_none_or(|minor| minor.parse::<u32>().is_err()) {
+        return Err(invalid("ociVersion", format!("`{version}` is not a 1.x runtime-spec version")));
     }
     let mut spec = RunSpec::default();
-    let mut policy = Sections::default();
+    let mut sections = Sections::default();
+    let mut bundle_spec = BundleSpec { always_cgroup: true, ..BundleSpec::default() };
 
     process(
         object(top.get("process"), "process")?.ok_or_else(|| invalid("process", "missing (palisade oci needs a process to run)"))?,
         &mut spec,
-        &mut policy,
+        &mut sections,
+        &mut bundle_spec,
     )?;
 
     let root = object(top.get("root"), "root")?.ok_or_else(|| invalid("root", "missing"))?;
-    only(root, "root.", &["path", "readonly"], "unknown root property")?;
     let root_path = root.get("path").and_then(Value::as_str).ok_or_else(|| invalid("root.path", "missing"))?;
     spec.rootfs = Some(if Path::new(root_path).is_absolute() { PathBuf::from(root_path) } else { bundle.join(root_path) });
-    policy.filesystem.push(format!("read_only_root = {}", root.get("readonly").and_then(Value::as_bool).unwrap_or(false)));
-    spec.hostname = top.get("hostname").and_then(Value::as_str).map(str::to_string).or_else(|| Some(id.to_string()));
+    sections.read_only_root = root.get("readonly").and_then(Value::as_bool).unwrap_or(false);
+    spec.hostname = match top.get("hostname") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(h)) if h.is_empty() => None,
+        Some(Value::String(h)) => Some(h.clone()),
+        Some(_) => return Err(invalid("hostname", "expected a string")),
+    };
+    bundle_spec.domainname = match top.get("domainname") {
+        Some(Value::String(d)) if !d.is_empty() => Some(d.clone()),
+        None | Some(Value::Null) | Some(Value::String(_)) => None,
+        Some(_) => return Err(invalid("domainname", "expected a string")),
+    };
 
-    let mut tmpfs = Vec::new();
-    if let Some(Value::Array(mounts)) = top.get("mounts") {
-        for (i, m) in mounts.iter().enumerate() {
-            mount(m, i, &mut spec, &mut tmpfs)?;
+    let mut mounts = Vec::new();
+    match top.get("mounts") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for (i, m) in list.iter().enumerate() {
+                mounts.push(mount(m, i)?);
+            }
         }
+        Some(_) => return Err(invalid("mounts", "expected an array")),
     }
+    bundle_spec.mounts = Some(mounts);
 
     let linux = object(top.get("linux"), "linux")?.ok_or_else(|| invalid("linux", "missing"))?;
-    linux_section(linux, &mut policy)?;
-    if let Some(path) = linux.get("cgroupsPath").filter(|p| !is_empty(p)) {
-        let path = path.as_str().ok_or_else(|| invalid("linux.cgroupsPath", "expected a string"))?;
-        crate::runtime::cgroups::relative_name(path).map_err(|e| invalid("linux.cgroupsPath", e.to_string()))?;
-        spec.cgroups_path = Some(path.to_string());
-    }
-    if !tmpfs.is_empty() {
-        policy
-            .filesystem
-            .push(format!("tmpfs = {{ {} }}", tmpfs.iter().map(|(p, o)| format!("{} = {}", q(p), q(o))).collect::<Vec<_>>().join(", ")));
-    }
+    super::linux::translate(linux, &mut spec, &mut sections, &mut bundle_spec)?;
 
-    let annotations = match top.get("annotations") {
-        Some(Value::Object(a)) => a.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect(),
-        _ => BTreeMap::new(),
+    let hooks = hooks(object(top.get("hooks"), "hooks")?, &mut bundle_spec)?;
+    let annotations: BTreeMap<String, String> = match top.get("annotations") {
+        None | Some(Value::Null) => BTreeMap::new(),
+        Some(Value::Object(a)) => a
+            .iter()
+            .map(|(k, v)| {
+                v.as_str().map(|v| (k.clone(), v.to_string())).ok_or_else(|| invalid("annotations", format!("`{k}`: expected a string")))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(invalid("annotations", "expected an object of strings")),
     };
-    Ok(Translated { policy: policy.render(id)?, spec, annotations })
+    bundle_spec.state = Some(serde_json::json!({
+        "ociVersion": version,
+        "id": id,
+        "bundle": bundle,
+        "annotations": annotations,
+    }));
+    spec.bundle = bundle_spec;
+    Ok(Translated { sections, spec, annotations, hooks })
 }
 
-/// The policy's sections as they are found.
-#[derive(Default)]
-struct Sections {
-    process: Vec<String>,
-    rlimits: Vec<String>,
-    caps: Vec<String>,
-    seccomp: Option<Profile>,
-    filesystem: Vec<String>,
-    network: Option<&'static str>,
-    resources: Vec<String>,
+/// The policy's sections, typed until rendered, so that a layered policy can narrow them.
+#[derive(Debug, Default)]
+pub struct Sections {
+    pub no_new_privileges: bool,
+    pub groups: Vec<u32>,
+    /// name (lowercase, without `RLIMIT_`) → (soft, hard).
+    pub rlimits: BTreeMap<String, (u64, u64)>,
+    /// The union of the config's capability sets (the exact sets are in the bundle spec).
+    pub caps: Vec<String>,
+    pub seccomp: Option<Profile>,
+    pub read_only_root: bool,
+    pub masked_paths: Vec<String>,
+    pub readonly_paths: Vec<String>,
+    /// `none` (a private network namespace) or `host` (shared or joined).
+    pub network: &'static str,
 }
 
 impl Sections {
-    fn render(self, id: &str) -> Result<String, ConfigError> {
+    /// The policy text, named `oci-ID`.
+    pub fn render(&self, id: &str) -> Result<String, ConfigError> {
         let name = format!("oci-{id}");
         // With a seccomp profile the importer writes [policy], [capabilities] and [seccomp]
         // (capability-gated entries are evaluated against the config's capabilities).
@@ -188,25 +246,41 @@ impl Sections {
                 list(&self.caps)
             ),
         };
-        out += &format!("\n[process]\nrun_as_non_root = false\n{}\n", self.process.join("\n"));
+        out += &format!(
+            "\n[process]\nrun_as_non_root = false\ngroups = [{}]\nno_new_privileges = {}\n",
+            self.groups.iter().map(u32::to_string).collect::<Vec<_>>().join(", "),
+            self.no_new_privileges
+        );
         if !self.rlimits.is_empty() {
-            out += &format!("\n[process.rlimits]\n{}\n", self.rlimits.join("\n"));
+            out += "\n[process.rlimits]\n";
+            for (name, (soft, hard)) in &self.rlimits {
+                out += &format!("{name} = {{ soft = {soft}, hard = {hard} }}\n");
+            }
         }
-        out += &format!("\n[filesystem]\n{}\n", self.filesystem.join("\n"));
-        out += &format!("\n[network]\nmode = {}\n", q(self.network.unwrap_or("host")));
-        if !self.resources.is_empty() {
-            out += &format!("\n[resources]\n{}\n", self.resources.join("\n"));
-        }
+        out += &format!(
+            "\n[filesystem]\nread_only_root = {}\nmasked_paths = {}\nreadonly_paths = {}\n",
+            self.read_only_root,
+            list(&self.masked_paths),
+            list(&self.readonly_paths)
+        );
+        out += &format!("\n[network]\nmode = {}\n", q(if self.network.is_empty() { "host" } else { self.network }));
         Ok(out)
     }
 }
 
-fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections) -> Result<(), ConfigError> {
-    only(
+fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections, bundle: &mut BundleSpec) -> Result<(), ConfigError> {
+    refuse_set(
         p,
         "process.",
-        &["terminal", "user", "args", "env", "cwd", "capabilities", "rlimits", "noNewPrivileges"],
-        "palisade does not apply it (AppArmor is not in this kernel; SELinux labels, oomScoreAdj, consoleSize, scheduler and ioPriority are not implemented)",
+        &[
+            ("apparmorProfile", "AppArmor is not enabled in this kernel, and palisade never reports a profile it cannot enforce"),
+            ("selinuxLabel", "SELinux is not enabled in this kernel, and palisade never reports a label it cannot enforce"),
+            ("consoleSize", "the terminal size is not set by palisade"),
+            ("commandLine", "a Windows property"),
+            ("scheduler", "scheduling policies are not implemented"),
+            ("ioPriority", "I/O priorities are not implemented"),
+            ("execCPUAffinity", "CPU affinity is not implemented"),
+        ],
     )?;
     // A pty of the container's own devpts; its master goes to --console-socket (create) or
     // is relayed to palisade's stdio (run).
@@ -220,242 +294,143 @@ fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections) ->
         spec.env.push((k.to_string(), v.to_string()));
     }
     let cwd = p.get("cwd").and_then(Value::as_str).ok_or_else(|| invalid("process.cwd", "missing"))?;
+    if !cwd.starts_with('/') {
+        return Err(invalid("process.cwd", format!("`{cwd}` is not an absolute path")));
+    }
     spec.workdir = Some(PathBuf::from(cwd));
 
     let user = object(p.get("user"), "process.user")?.ok_or_else(|| invalid("process.user", "missing"))?;
-    only(user, "process.user.", &["uid", "gid", "additionalGids", "umask"], "username is not implemented")?;
-    if let Some(mask) = user.get("umask").filter(|v| !v.is_null()) {
-        let mask = mask.as_u64().filter(|m| *m <= 0o777).ok_or_else(|| invalid("process.user.umask", "expected a mode (0 to 0o777)"))?;
+    refuse_set(user, "process.user.", &[("username", "a Windows property (give uid and gid)")])?;
+    if let Some(mask) = uint(user.get("umask"), "process.user.umask")? {
+        if mask > 0o777 {
+            return Err(invalid("process.user.umask", "expected a mode (0 to 0o777)"));
+        }
         spec.umask = Some(mask as u32);
     }
-    let id = |k: &str| {
-        user.get(k)
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| invalid(&format!("process.user.{k}"), "missing or not a uid"))
+    let id = |k: &str| -> Result<u32, ConfigError> {
+        let n = uint(user.get(k), &format!("process.user.{k}"))?.unwrap_or(0);
+        u32::try_from(n).map_err(|_| invalid(&format!("process.user.{k}"), "out of range"))
     };
     let (uid, gid) = (id("uid")?, id("gid")?);
     spec.user = Some(UserSpec { uid, gid: Some(gid) });
-    let groups: Vec<String> = match user.get("additionalGids") {
-        Some(Value::Array(g)) => g
-            .iter()
-            .map(|n| n.as_u64().map(|n| n.to_string()).ok_or_else(|| invalid("process.user.additionalGids", "expected numbers")))
-            .collect::<Result<_, _>>()?,
-        _ => Vec::new(),
-    };
-    policy.process.push(format!("groups = [{}]", groups.join(", ")));
-    policy.process.push(format!("no_new_privileges = {}", p.get("noNewPrivileges").and_then(Value::as_bool).unwrap_or(false)));
-
-    // Capabilities: palisade keeps one set in bounding, permitted, effective, inheritable and
-    // ambient. A config whose sets differ is refused, except that inheritable and ambient may
-    // be left empty for uid 0, whose permitted set after execve is the bounding set anyway
-    // (capabilities(7), "Capabilities and execution of programs by root").
-    if let Some(caps) = object(p.get("capabilities"), "process.capabilities")? {
-        only(caps, "process.capabilities.", &["bounding", "effective", "permitted", "inheritable", "ambient"], "unknown capability set")?;
-        let set = |k: &str| -> Result<Vec<String>, ConfigError> {
-            let mut v: Vec<String> = strings(caps.get(k), &format!("process.capabilities.{k}"))?
-                .iter()
-                .map(|c| c.trim_start_matches("CAP_").to_string())
-                .collect();
-            v.sort();
-            v.dedup();
-            Ok(v)
-        };
-        let bounding = set("bounding")?;
-        for k in ["effective", "permitted"] {
-            if set(k)? != bounding {
-                return Err(unsupported(
-                    &format!("process.capabilities.{k}"),
-                    "palisade keeps one capability set: it must equal `bounding`",
-                ));
-            }
+    if let Some(groups) = user.get("additionalGids").filter(|g| !g.is_null()) {
+        let groups = groups.as_array().ok_or_else(|| invalid("process.user.additionalGids", "expected an array"))?;
+        for g in groups {
+            let g =
+                g.as_u64().and_then(|g| u32::try_from(g).ok()).ok_or_else(|| invalid("process.user.additionalGids", "expected gids"))?;
+            policy.groups.push(g);
         }
-        for k in ["inheritable", "ambient"] {
-            let s = set(k)?;
-            if s != bounding && !(s.is_empty() && uid == 0) {
-                return Err(unsupported(
-                    &format!("process.capabilities.{k}"),
-                    "palisade keeps one capability set: it must equal `bounding` (or be empty for uid 0)",
-                ));
-            }
-        }
-        // CAP_MKNOD is safe to keep: every mount the workload can write (root, tmpfs, /dev,
-        // volumes) is nodev, so a node it makes stays inert — what runc's device cgroup `c *:*
-        // m` / `b *:* m` rules give (tests/run_containment.rs proves it from inside).
-        policy.caps = bounding;
+    }
+    policy.no_new_privileges = p.get("noNewPrivileges").and_then(Value::as_bool).unwrap_or(false);
+    if let Some(score) = p.get("oomScoreAdj").filter(|v| !v.is_null()) {
+        let score = score
+            .as_i64()
+            .filter(|s| (-1000..=1000).contains(s))
+            .ok_or_else(|| invalid("process.oomScoreAdj", "expected -1000 to 1000"))?;
+        bundle.oom_score_adj = Some(score as i32);
     }
 
-    if let Some(Value::Array(rlimits)) = p.get("rlimits") {
+    // Capabilities: each set exactly as given (a set absent is empty: fail closed, where
+    // runc would leave the process its full set). The policy keeps their union, which is
+    // also what capability-gated seccomp entries are evaluated against.
+    let mut sets = CapabilitySets::default();
+    if let Some(caps) = object(p.get("capabilities"), "process.capabilities")? {
+        let mut union = std::collections::BTreeSet::new();
+        for (k, set) in [
+            ("bounding", &mut sets.bounding),
+            ("effective", &mut sets.effective),
+            ("permitted", &mut sets.permitted),
+            ("inheritable", &mut sets.inheritable),
+            ("ambient", &mut sets.ambient),
+        ] {
+            for name in strings(caps.get(k), &format!("process.capabilities.{k}"))? {
+                let cap: caps::Capability = name.parse().map_err(|_| {
+                    invalid(&format!("process.capabilities.{k}"), format!("`{name}` is not a capability this kernel's headers name"))
+                })?;
+                set.insert(cap);
+                union.insert(name.trim_start_matches("CAP_").to_string());
+            }
+        }
+        // CAP_MKNOD is safe to keep: every mount the workload can write is nodev and the
+        // device cgroup allows only the config's devices, so a node it makes stays inert.
+        policy.caps = union.into_iter().collect();
+    }
+    bundle.capabilities = Some(sets);
+
+    if let Some(rlimits) = p.get("rlimits").filter(|v| !v.is_null()) {
+        let rlimits = rlimits.as_array().ok_or_else(|| invalid("process.rlimits", "expected an array"))?;
         for r in rlimits {
             let ty = r.get("type").and_then(Value::as_str).ok_or_else(|| invalid("process.rlimits", "entry without type"))?;
             let name = ty
                 .strip_prefix("RLIMIT_")
                 .ok_or_else(|| invalid("process.rlimits", format!("`{ty}` is not RLIMIT_*")))?
                 .to_ascii_lowercase();
-            let n = |k: &str| r.get(k).and_then(Value::as_u64).ok_or_else(|| invalid("process.rlimits", format!("{ty}: missing {k}")));
-            policy.rlimits.push(format!("{name} = {{ soft = {}, hard = {} }}", n("soft")?, n("hard")?));
+            let n = |k: &str| {
+                uint(r.get(k), &format!("process.rlimits {ty}.{k}"))?
+                    .ok_or_else(|| invalid("process.rlimits", format!("{ty}: missing {k}")))
+            };
+            if policy.rlimits.insert(name, (n("soft")?, n("hard")?)).is_some() {
+                return Err(invalid("process.rlimits", format!("{ty} is given twice")));
+            }
         }
     }
     Ok(())
 }
 
-/// The mounts palisade's runtime makes itself in every container (rootfs.rs): listed in a
-/// config they are honoured by that, with palisade's options (nosuid, nodev, noexec where it
-/// can; sysfs read-only).
-const RUNTIME_MOUNTS: &[(&str, &str)] =
-    &[("/proc", "proc"), ("/dev", "tmpfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue"), ("/sys", "sysfs")];
-
-/// Bind mount options palisade applies as a volume (read-only or read-write; it always
-/// binds recursively and privately).
-const BIND_OPTIONS: &[&str] = &["bind", "rbind", "ro", "rw", "private", "rprivate", "nosuid", "nodev", "noexec"];
-
-fn mount(m: &Value, i: usize, spec: &mut RunSpec, tmpfs: &mut Vec<(String, String)>) -> Result<(), ConfigError> {
+/// One entry of `mounts`, kept in order for the runtime (src/runtime/rootfs.rs mounts them
+/// hardened: nodev everywhere but devpts, nosuid on binds from the host).
+fn mount(m: &Value, i: usize) -> Result<MountEntry, ConfigError> {
     let key = format!("mounts[{i}]");
     let m = m.as_object().ok_or_else(|| invalid(&key, "expected an object"))?;
-    only(m, &format!("{key}."), &["destination", "type", "source", "options"], "uid/gid mappings of mounts are not implemented")?;
-    let dest = m.get("destination").and_then(Value::as_str).ok_or_else(|| invalid(&key, "no destination"))?;
-    let ty = m.get("type").and_then(Value::as_str).unwrap_or("");
-    let options = strings(m.get("options"), &format!("{key}.options"))?;
-    let is_bind = ty == "bind" || options.iter().any(|o| o == "bind" || o == "rbind");
-    if is_bind {
-        if let Some(o) = options.iter().find(|o| !BIND_OPTIONS.contains(&o.as_str())) {
-            return Err(unsupported(
-                &format!("{key}.options"),
-                &format!("bind mount option `{o}` (supported: {})", BIND_OPTIONS.join(", ")),
-            ));
-        }
-        let source = m.get("source").and_then(Value::as_str).ok_or_else(|| invalid(&key, "bind mount without source"))?;
-        if !source.starts_with('/') || !dest.starts_with('/') {
-            return Err(invalid(&key, "bind mount source and destination must be absolute"));
-        }
-        spec.volumes.push(VolumeSpec { source: source.into(), destination: dest.into(), read_only: options.iter().any(|o| o == "ro") });
-        return Ok(());
-    }
-    if RUNTIME_MOUNTS.contains(&(dest, ty)) {
-        return Ok(());
-    }
-    if ty == "tmpfs" {
-        // Private propagation is what palisade gives every mount of the container anyway.
-        let options: Vec<&str> = options.iter().map(String::as_str).filter(|o| !matches!(*o, "private" | "rprivate")).collect();
-        tmpfs.push((dest.to_string(), options.join(",")));
-        return Ok(());
-    }
-    Err(unsupported(&key, &format!("a `{ty}` mount at {dest} (palisade mounts proc, sysfs, /dev, devpts, shm and mqueue itself; supports tmpfs and bind mounts; cgroup filesystems are not mounted)")))
-}
-
-fn linux_section(l: &Map<String, Value>, policy: &mut Sections) -> Result<(), ConfigError> {
-    only(
-        l,
-        "linux.",
-        &["namespaces", "resources", "seccomp", "maskedPaths", "readonlyPaths", "cgroupsPath"],
-        "not implemented by palisade oci (user namespaces and id mappings, devices, sysctl, rootfsPropagation, personality, intelRdt and labels are refused rather than skipped)",
+    refuse_set(
+        m,
+        &format!("{key}."),
+        &[("uidMappings", "id-mapped mounts are not implemented"), ("gidMappings", "id-mapped mounts are not implemented")],
     )?;
-    let mut kinds = Vec::new();
-    if let Some(Value::Array(ns)) = l.get("namespaces") {
-        for n in ns {
-            let ty = n.get("type").and_then(Value::as_str).ok_or_else(|| invalid("linux.namespaces", "entry without type"))?;
-            if n.get("path").is_some_and(|p| !is_empty(p)) {
-                return Err(unsupported("linux.namespaces[].path", "joining an existing namespace is not implemented"));
-            }
-            kinds.push(ty);
-        }
+    let destination = m.get("destination").and_then(Value::as_str).ok_or_else(|| invalid(&key, "no destination"))?;
+    if !destination.starts_with('/') {
+        return Err(invalid(&key, format!("destination `{destination}` is not absolute")));
     }
-    // palisade always creates pid, mount, ipc, uts and cgroup namespaces; a config that asks
-    // to share one of them with the host cannot be run as written.
-    for required in ["pid", "mount", "ipc", "uts"] {
-        if !kinds.contains(&required) {
-            return Err(unsupported("linux.namespaces", &format!("the `{required}` namespace is always private in palisade; add it")));
+    let options = strings(m.get("options"), &format!("{key}.options"))?;
+    let source = m.get("source").and_then(Value::as_str).unwrap_or("").to_string();
+    let mut kind = m.get("type").and_then(Value::as_str).unwrap_or("").to_string();
+    let entry_is_bind = kind == "bind" || options.iter().any(|o| o == "bind" || o == "rbind");
+    if entry_is_bind {
+        if !source.starts_with('/') {
+            return Err(invalid(&key, format!("bind source `{source}` is not absolute")));
         }
+        kind = "bind".into();
+    } else if kind.is_empty() {
+        return Err(invalid(&key, "no type (and not a bind mount)"));
     }
-    if let Some(other) = kinds.iter().find(|k| !["pid", "mount", "ipc", "uts", "network", "cgroup"].contains(*k)) {
-        return Err(unsupported("linux.namespaces", &format!("a `{other}` namespace is not implemented for root-run containers")));
-    }
-    // A private network namespace holds only `lo` (palisade's network mode "none").
-    policy.network = Some(if kinds.contains(&"network") { "none" } else { "host" });
-
-    if let Some(res) = object(l.get("resources"), "linux.resources")? {
-        only(res, "linux.resources.", &["devices", "memory", "pids", "cpu"], "resource controls palisade does not set")?;
-        if let Some(Value::Array(devs)) = res.get("devices") {
-            check_devices(devs)?;
-        }
-        if let Some(mem) = object(res.get("memory"), "linux.resources.memory")? {
-            only(mem, "linux.resources.memory.", &["limit"], "only memory.limit is supported")?;
-            if let Some(limit) = mem.get("limit").and_then(Value::as_i64).filter(|l| *l > 0) {
-                policy.resources.push(format!("memory = \"{limit}\""));
-            }
-        }
-        if let Some(pids) = object(res.get("pids"), "linux.resources.pids")? {
-            only(pids, "linux.resources.pids.", &["limit"], "only pids.limit is supported")?;
-            if let Some(limit) = pids.get("limit").and_then(Value::as_i64).filter(|l| *l > 0) {
-                policy.resources.push(format!("pids = {limit}"));
-            }
-        }
-        if let Some(cpu) = object(res.get("cpu"), "linux.resources.cpu")? {
-            // shares 1024 is the kernel's default weight (what containerd writes): no change.
-            if cpu.get("shares").is_some_and(|s| !s.is_null() && s.as_u64() != Some(1024)) {
-                return Err(unsupported("linux.resources.cpu.shares", "cpu weights are not implemented (only the default, 1024)"));
-            }
-            only(cpu, "linux.resources.cpu.", &["quota", "period", "shares"], "only cpu.quota and cpu.period are supported")?;
-            if let (Some(quota), Some(period)) = (cpu.get("quota").and_then(Value::as_i64), cpu.get("period").and_then(Value::as_u64)) {
-                if quota > 0 && period > 0 {
-                    policy.resources.push(format!("cpu = {}", quota as f64 / period as f64));
-                }
-            }
-        }
-    }
-
-    if let Some(seccomp) = l.get("seccomp").filter(|s| !is_empty(s)) {
-        let profile: Profile = serde_json::from_value(seccomp.clone()).map_err(|e| ConfigError::Seccomp(e.to_string()))?;
-        if !profile.flags.is_empty() {
-            return Err(unsupported("linux.seccomp.flags", "palisade loads its filter with its own fixed flags"));
-        }
-        if profile.listener_path.is_some() {
-            return Err(unsupported("linux.seccomp.listenerPath", "seccomp user notification is not implemented"));
-        }
-        policy.seccomp = Some(profile);
-    }
-    policy.filesystem.push(format!("masked_paths = {}", list(&strings(l.get("maskedPaths"), "linux.maskedPaths")?)));
-    policy.filesystem.push(format!("readonly_paths = {}", list(&strings(l.get("readonlyPaths"), "linux.readonlyPaths")?)));
-    Ok(())
+    Ok(MountEntry { destination: PathBuf::from(destination), kind, source, options })
 }
 
-/// runc's default allowed devices (libcontainer/specconv AllowedDevices), as (major, minor):
-/// null, zero, full, random, urandom, tty, console, ptmx, and every pts (minor `None`).
-const DEFAULT_DEVICES: &[(u64, Option<u64>)] =
-    &[(1, Some(3)), (1, Some(5)), (1, Some(7)), (1, Some(8)), (1, Some(9)), (5, Some(0)), (5, Some(1)), (5, Some(2)), (136, None)];
-
-/// The device cgroup rules: a deny-all rule first, then at most runc's default allow-list.
-/// palisade sets no device cgroup. Its /dev holds only null, zero, full, random, urandom and
-/// tty (bound from the host) and a private devpts, all within that list, and every other mount
-/// the workload can write is nodev, so nodes it makes with CAP_MKNOD cannot be opened. Any
-/// other rule asks for access palisade cannot give exactly, and is refused.
-fn check_devices(devs: &[Value]) -> Result<(), ConfigError> {
-    let refuse = |why: &str| Err(unsupported("linux.resources.devices", why));
-    let deny_all = |d: &Value| {
-        d.get("allow") == Some(&Value::Bool(false))
-            && d.get("access").and_then(Value::as_str).is_none_or(|a| a == "rwm")
-            && d.get("major").is_none()
-            && d.get("minor").is_none()
-            && d.get("type").and_then(Value::as_str).is_none_or(|t| t == "a")
-    };
-    let Some((first, rest)) = devs.split_first() else { return Ok(()) };
-    if !deny_all(first) {
-        return refuse("the first rule must deny every device (palisade's /dev has a fixed minimal set)");
-    }
-    for d in rest {
-        let allowed = d.get("allow") == Some(&Value::Bool(true))
-            && d.get("type").and_then(Value::as_str) == Some("c")
-            && d.get("major").and_then(Value::as_u64).is_some_and(|major| {
-                let minor = d.get("minor").and_then(Value::as_u64);
-                DEFAULT_DEVICES.iter().any(|(m, n)| *m == major && (n.is_none() || *n == minor))
-            });
-        if !allowed && !deny_all(d) {
-            return refuse(&format!(
-                "rule {d} allows a device beyond palisade's fixed /dev (null, zero, full, random, urandom, tty, ptmx, pts)"
-            ));
+/// `hooks`: the in-container kinds go to the runtime, the others to `palisade oci`.
+fn hooks(h: Option<&Map<String, Value>>, bundle: &mut BundleSpec) -> Result<RuntimeHooks, ConfigError> {
+    let mut out = RuntimeHooks::default();
+    let Some(h) = h else { return Ok(out) };
+    let parse = |kind: &str| -> Result<Vec<Hook>, ConfigError> {
+        let key = format!("hooks.{kind}");
+        let Some(v) = h.get(kind).filter(|v| !v.is_null()) else { return Ok(Vec::new()) };
+        let hooks: Vec<Hook> = serde_json::from_value(v.clone()).map_err(|e| invalid(&key, e.to_string()))?;
+        for hook in &hooks {
+            if !hook.path.is_absolute() {
+                return Err(invalid(&key, format!("hook path `{}` is not absolute", hook.path.display())));
+            }
+            if hook.timeout == Some(0) {
+                return Err(invalid(&key, "timeout must be greater than zero"));
+            }
         }
-    }
-    Ok(())
+        Ok(hooks)
+    };
+    out.prestart = parse("prestart")?;
+    out.create_runtime = parse("createRuntime")?;
+    bundle.create_container_hooks = parse("createContainer")?;
+    bundle.start_container_hooks = parse("startContainer")?;
+    out.poststart = parse("poststart")?;
+    out.poststop = parse("poststop")?;
+    Ok(out)
 }
 
 /// A default config.json (`palisade oci spec`): busybox-style `sh`, a read-only root at
@@ -496,90 +471,153 @@ pub fn default_spec() -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::bundle::{NamespaceKind, Propagation};
 
-    #[test]
-    fn default_spec_translates_and_its_policy_loads() {
-        let t = translate(&default_spec(), Path::new("/b"), "c1").unwrap();
-        assert_eq!(t.spec.command, ["sh"]);
-        assert_eq!(t.spec.rootfs.as_deref(), Some(Path::new("/b/rootfs")));
-        let policy = crate::policy::load_str("oci-c1", &t.policy).unwrap_or_else(|d| panic!("{}\n{}", t.policy, d.render()));
-        assert!(policy.filesystem.read_only_root.value);
-        assert!(policy.process.no_new_privileges.value);
+    fn translate_ok(config: &Value) -> Translated {
+        translate(config, Path::new("/b"), "c").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn set(config: &mut Value, pointer: &str, value: Value) {
+        let (parent, key) = pointer.rsplit_once('/').unwrap();
+        config.pointer_mut(parent).unwrap().as_object_mut().unwrap().insert(key.into(), value);
     }
 
     #[test]
-    fn unsupported_keys_are_refused_by_name() {
-        for (path, value) in [
-            ("/linux/sysctl", serde_json::json!({"net.ipv4.ip_forward": "1"})),
-            ("/hooks", serde_json::json!({"prestart": [{"path": "/bin/true"}]})),
+    fn default_spec_translates_and_its_policy_loads() {
+        let t = translate_ok(&default_spec());
+        assert_eq!(t.spec.command, ["sh"]);
+        assert_eq!(t.spec.rootfs.as_deref(), Some(Path::new("/b/rootfs")));
+        let text = t.sections.render("c1").unwrap();
+        let policy = crate::policy::load_str("oci-c1", &text).unwrap_or_else(|d| panic!("{text}\n{}", d.render()));
+        assert!(policy.filesystem.read_only_root.value);
+        assert!(policy.process.no_new_privileges.value);
+        let mounts = t.spec.bundle.mounts.as_ref().unwrap();
+        assert_eq!(mounts.iter().map(|m| m.destination.to_str().unwrap()).collect::<Vec<_>>()[..2], ["/proc", "/dev"]);
+        assert!(t.spec.bundle.always_cgroup);
+        assert_eq!(t.sections.network, "none");
+    }
+
+    #[test]
+    fn unsupported_properties_are_refused_by_name() {
+        for (pointer, value) in [
+            ("/linux/sysctl", serde_json::json!({"kernel.panic": "1"})),
             ("/process/apparmorProfile", serde_json::json!("x")),
-            ("/linux/uidMappings", serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 1}])),
+            ("/process/selinuxLabel", serde_json::json!("system_u:system_r:container_t:s0")),
+            ("/linux/mountLabel", serde_json::json!("x")),
+            ("/linux/intelRdt", serde_json::json!({"closID": "x"})),
+            ("/windows", serde_json::json!({"layerFolders": []})),
         ] {
             let mut config = default_spec();
-            let (parent, key) = path.rsplit_once('/').unwrap();
-            config.pointer_mut(if parent.is_empty() { "" } else { parent }).unwrap().as_object_mut().unwrap().insert(key.into(), value);
+            set(&mut config, pointer, value);
             let err = translate(&config, Path::new("/b"), "c").unwrap_err();
-            assert!(matches!(err, ConfigError::Unsupported { .. }), "{path}: {err}");
+            assert!(matches!(err, ConfigError::Unsupported { .. }), "{pointer}: {err}");
         }
+    }
+
+    #[test]
+    fn properties_the_spec_does_not_define_are_ignored() {
+        let mut config = default_spec();
+        set(&mut config, "/unknown", serde_json::json!("x"));
+        set(&mut config, "/process/somethingNew", serde_json::json!({"a": 1}));
+        translate_ok(&config);
+        set(&mut config, "/ociVersion", serde_json::json!("invalid"));
+        assert!(matches!(translate(&config, Path::new("/b"), "c"), Err(ConfigError::Invalid { .. })));
+    }
+
+    #[test]
+    fn only_namespaced_sysctls_are_accepted() {
+        let mut config = default_spec();
+        set(
+            &mut config,
+            "/linux/sysctl",
+            serde_json::json!({"net.ipv4.ip_forward": "1", "kernel.shmmax": "4096", "fs.mqueue.msg_max": "20"}),
+        );
+        let t = translate_ok(&config);
+        assert_eq!(t.spec.bundle.sysctl.len(), 3);
+        config["linux"]["namespaces"].as_array_mut().unwrap().retain(|n| n["type"] != "network");
+        let err = translate(&config, Path::new("/b"), "c").unwrap_err();
+        assert!(err.to_string().contains("network namespace that is not the host's"), "{err}");
+        set(&mut config, "/linux/sysctl", serde_json::json!({"net/../kernel.panic": "1"}));
+        assert!(translate(&config, Path::new("/b"), "c").is_err());
+    }
+
+    #[test]
+    fn capability_sets_are_kept_apart() {
+        let mut config = default_spec();
+        config["process"]["capabilities"]["ambient"] = serde_json::json!(["CAP_KILL"]);
+        config["process"]["capabilities"]["inheritable"] = serde_json::json!(["CAP_KILL"]);
+        let t = translate_ok(&config);
+        let sets = t.spec.bundle.capabilities.as_ref().unwrap();
+        assert_eq!(sets.ambient.len(), 1);
+        assert_eq!(sets.bounding.len(), 3);
+        assert_eq!(t.sections.caps, ["AUDIT_WRITE", "KILL", "NET_BIND_SERVICE"]);
+        config["process"]["capabilities"]["bounding"] = serde_json::json!(["CAP_NOPE"]);
+        assert!(translate(&config, Path::new("/b"), "c").is_err());
+    }
+
+    #[test]
+    fn linux_section_fills_the_bundle_spec() {
+        let mut config = default_spec();
+        set(&mut config, "/linux/rootfsPropagation", serde_json::json!("unbindable"));
+        set(
+            &mut config,
+            "/linux/devices",
+            serde_json::json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438}]),
+        );
+        set(&mut config, "/linux/uidMappings", serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 2000}]));
+        set(&mut config, "/linux/gidMappings", serde_json::json!([{"containerID": 0, "hostID": 1000, "size": 3000}]));
+        config["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "user"}));
+        config["linux"]["namespaces"].as_array_mut().unwrap().push(serde_json::json!({"type": "ipc", "path": "/proc/1/ns/ipc"}));
+        assert!(translate(&config, Path::new("/b"), "c").unwrap_err().to_string().contains("listed twice"));
+        config["linux"]["namespaces"].as_array_mut().unwrap().pop();
+        set(&mut config, "/process/oomScoreAdj", serde_json::json!(-500));
+        let t = translate_ok(&config);
+        let b = &t.spec.bundle;
+        assert_eq!(b.rootfs_propagation, Some(Propagation::Unbindable));
+        assert_eq!((b.devices[0].major, b.devices[0].minor, b.devices[0].mode), (10, 229, Some(0o666)));
+        assert_eq!(b.uid_mappings[0].size, 2000);
+        assert!(b.namespaces.as_ref().unwrap().iter().any(|n| n.kind == NamespaceKind::User));
+        assert_eq!(b.oom_score_adj, Some(-500));
+        set(&mut config, "/linux/devices", serde_json::json!([{"path": "/etc/passwd", "type": "c", "major": 1, "minor": 3}]));
+        assert!(translate(&config, Path::new("/b"), "c").is_err());
+    }
+
+    #[test]
+    fn hooks_split_by_who_runs_them() {
+        let mut config = default_spec();
+        set(
+            &mut config,
+            "/hooks",
+            serde_json::json!({
+                "prestart": [{"path": "/bin/true"}],
+                "createContainer": [{"path": "/bin/true", "args": ["true", "x"], "timeout": 5}],
+                "startContainer": [{"path": "/bin/true"}],
+                "poststop": [{"path": "/bin/true", "env": ["A=b"]}]
+            }),
+        );
+        let t = translate_ok(&config);
+        assert_eq!(t.hooks.prestart.len(), 1);
+        assert_eq!(t.hooks.poststop[0].env, ["A=b"]);
+        assert_eq!(t.spec.bundle.create_container_hooks[0].timeout, Some(5));
+        assert_eq!(t.spec.bundle.start_container_hooks.len(), 1);
+        set(&mut config, "/hooks", serde_json::json!({"poststart": [{"path": "relative"}]}));
+        assert!(translate(&config, Path::new("/b"), "c").is_err());
+    }
+
+    #[test]
+    fn mounts_keep_their_order_and_options() {
         let mut config = default_spec();
         config["mounts"]
             .as_array_mut()
             .unwrap()
-            .push(serde_json::json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup"}));
-        assert!(translate(&config, Path::new("/b"), "c").unwrap_err().to_string().contains("cgroup"));
-    }
-
-    #[test]
-    fn umask_and_private_tmpfs_as_podman_writes_them() {
-        let mut config = default_spec();
+            .push(serde_json::json!({"destination": "/data", "source": "/srv", "options": ["rbind", "ro"]}));
         config["process"]["user"]["umask"] = serde_json::json!(18);
-        config["mounts"].as_array_mut().unwrap().push(
-            serde_json::json!({"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["rprivate", "nosuid", "nodev"]}),
-        );
-        let t = translate(&config, Path::new("/b"), "c").unwrap();
+        let t = translate_ok(&config);
+        let last = t.spec.bundle.mounts.as_ref().unwrap().last().unwrap().clone();
+        assert!(last.is_bind());
+        assert_eq!(last.options, ["rbind", "ro"]);
         assert_eq!(t.spec.umask, Some(0o022));
-        assert!(t.policy.contains(r#""/run" = "nosuid,nodev""#), "{}", t.policy);
-        config["process"]["user"]["umask"] = serde_json::json!(0o1777);
-        assert!(matches!(translate(&config, Path::new("/b"), "c").unwrap_err(), ConfigError::Invalid { .. }));
-    }
-
-    #[test]
-    fn device_rules_within_the_fixed_dev_are_accepted() {
-        let mut config = default_spec();
-        let devices = serde_json::json!([
-            {"allow": false, "access": "rwm"},
-            {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
-            {"allow": true, "type": "c", "major": 136, "access": "rwm"}
-        ]);
-        config["linux"]["resources"]["devices"] = devices.clone();
-        config["linux"]["resources"]["cpu"] = serde_json::json!({"shares": 1024});
-        translate(&config, Path::new("/b"), "c").unwrap();
-        for bad in [
-            serde_json::json!({"allow": true, "type": "b", "major": 8, "minor": 0, "access": "rwm"}),
-            serde_json::json!({"allow": true, "type": "c", "major": 1, "minor": 1, "access": "r"}),
-        ] {
-            let mut d = devices.clone();
-            d.as_array_mut().unwrap().push(bad);
-            config["linux"]["resources"]["devices"] = d;
-            assert!(translate(&config, Path::new("/b"), "c").is_err());
-        }
-        config["linux"]["resources"]["devices"] = serde_json::json!([{"allow": true, "type": "c", "major": 1, "minor": 3}]);
-        assert!(translate(&config, Path::new("/b"), "c").is_err());
-        config["linux"]["resources"]["devices"] = devices;
-        config["linux"]["resources"]["cpu"] = serde_json::json!({"shares": 512});
-        assert!(translate(&config, Path::new("/b"), "c").is_err());
-    }
-
-    #[test]
-    fn capability_sets_must_agree_and_mknod_is_kept() {
-        let mut config = default_spec();
-        for set in ["bounding", "effective", "permitted"] {
-            config["process"]["capabilities"][set].as_array_mut().unwrap().push("CAP_MKNOD".into());
-        }
-        // Nodes made with it stay inert: every writable mount is nodev.
-        assert!(translate(&config, Path::new("/b"), "c").is_ok());
-        let mut config = default_spec();
-        config["process"]["capabilities"]["effective"] = serde_json::json!(["CAP_KILL"]);
+        config["mounts"].as_array_mut().unwrap().push(serde_json::json!({"destination": "relative", "type": "tmpfs"}));
         assert!(translate(&config, Path::new("/b"), "c").is_err());
     }
 }

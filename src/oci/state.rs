@@ -87,6 +87,9 @@ pub struct Record {
     /// kept from create: runtime-spec runtime.md reads the config at create only.
     #[serde(default)]
     pub hooks: RecordedHooks,
+    /// `create --policy`: layered on the bundle again for `exec`.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 /// Hooks run by verbs after `create`.
@@ -271,6 +274,7 @@ mod tests {
             created: "now".into(),
             annotations: BTreeMap::new(),
             hooks: RecordedHooks::default(),
+            policy: None,
         };
         store.register(&lock, &record).unwrap();
         assert!(matches!(store.register(&lock, &record), Err(StateError::Exists(_))));

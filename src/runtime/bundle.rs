@@ -45,6 +45,11 @@ pub struct BundleSpec {
     /// Create the container's cgroups even without limits (an OCI container always has
     /// them: `pause` freezes them and `ps`/`kill --all` read them).
     pub always_cgroup: bool,
+    /// `domainname` (the NIS domain name of the uts namespace).
+    pub domainname: Option<String>,
+    /// Seccomp programs of a policy layered on the bundle (`--policy`), installed after the
+    /// bundle's own: the kernel applies every filter, so the stricter answer wins.
+    pub layered_seccomp: Vec<Vec<crate::seccomp::bpf::sock_filter>>,
 }
 
 /// One entry of `mounts`.

@@ -2,9 +2,10 @@
 //! checked before anything starts: a volume the policy refuses, an rlimit that would have to
 //! be raised, a user a rootless run cannot be, a network mode not supported — all fail here.
 
+use super::bundle::{BundleSpec, NamespaceKind};
 use super::cgroups::Limits;
 use super::harden::Hardening;
-use super::namespaces::Namespaces;
+use super::namespaces::{Namespaces, UserNamespace};
 use super::overlay::Overlay;
 use super::rootfs::{MountPlan, Root, Tmpfs};
 use super::spec::{RunSpec, SpecError};
@@ -51,13 +52,18 @@ pub struct Container {
     pub namespaces: Namespaces,
     pub network: NetworkMode,
     pub mounts: MountPlan,
-    pub hostname: String,
+    /// `None`: the uts namespace keeps the name it has (an OCI bundle without `hostname`).
+    pub hostname: Option<String>,
     pub process: ProcessPlan,
     pub hardening: Hardening,
     pub limits: Limits,
     /// `palisade oci create`'s start gate: the workload waits for a byte on it before the
     /// hardening sequence (see workload.rs). `None` starts at once.
     pub gate: Option<std::os::fd::OwnedFd>,
+    /// Namespaces to join, opened and checked by kind (init enters them first).
+    pub joins: Vec<(NamespaceKind, std::os::fd::OwnedFd)>,
+    /// What an OCI bundle asks for beyond the policy (empty for `palisade run`).
+    pub bundle: BundleSpec,
 }
 
 /// The PATH a workload gets unless the policy or `-e` sets one (Docker's).
@@ -73,7 +79,20 @@ impl Container {
         }
         let id = super::new_id();
         let network = network::resolve(&policy.name, policy.network.mode.value, spec.network)?;
-        let namespaces = Namespaces::for_caller(network::private_namespace(network));
+        let namespaces = namespaces_for(spec, network::private_namespace(network))?;
+        let joins = namespaces.open_joins().at(Layer::Namespaces)?;
+        let hostname = match &spec.hostname {
+            Some(name) if !namespaces.is_new(NamespaceKind::Uts) => {
+                return Err(RunError::Start {
+                    layer: Layer::Hostname,
+                    message: format!("hostname `{name}` asked for, but the uts namespace is not the container's own: setting it would change another namespace's name"),
+                })
+            }
+            Some(name) => Some(name.clone()),
+            // An OCI bundle without a hostname keeps the one its uts namespace has.
+            None if spec.bundle.namespaces.is_some() => None,
+            None => Some(id.clone()),
+        };
 
         // The user: -u wins over the policy; none means root (a directory rootfs has no
         // image configuration to say otherwise).
@@ -89,11 +108,11 @@ impl Container {
                 "run_as_non_root is set, but the workload would run as uid 0 (set `process.user` or pass `-u UID`)".into(),
             ));
         }
-        if let (Some(map), UserPlan::Id { uid, gid }) = (namespaces.user, &user) {
+        if let (Some(ns), UserPlan::Id { uid, gid }) = (namespaces.user.as_ref().filter(|u| u.rootless), &user) {
             if *uid != 0 || gid.is_some_and(|g| g != 0) {
                 return Err(policy_err(format!(
                     "rootless run (uid {}): only uid 0 exists in the user namespace (it is you); user {uid}:{} cannot be set without subordinate ids, which palisade does not support yet. Run as root, or with a policy and -u that leave the user at 0",
-                    map.host_uid,
+                    ns.uid_map.first().map_or(0, |m| m.host_id),
                     gid.unwrap_or(*uid)
                 )));
             }
@@ -141,11 +160,11 @@ impl Container {
             readonly: policy.filesystem.readonly_paths.iter().map(|i| PathBuf::from(&i.name)).collect(),
             volumes,
             private_sysfs: namespaces.network,
-            devpts_gid: (!namespaces.rootless()).then_some(5),
+            devpts_gid: namespaces.maps_gid(5).then_some(5),
         };
 
-        let hostname = spec.hostname.clone().unwrap_or_else(|| id.clone());
-        let mut env = vec![("PATH".to_string(), DEFAULT_PATH.to_string()), ("HOSTNAME".to_string(), hostname.clone())];
+        let mut env = vec![("PATH".to_string(), DEFAULT_PATH.to_string())];
+        env.extend(hostname.iter().map(|h| ("HOSTNAME".to_string(), h.clone())));
         if spec.tty {
             env.push(("TERM".into(), "xterm".into()));
         }
@@ -170,11 +189,76 @@ impl Container {
                 tty: spec.tty,
                 umask: spec.umask,
             },
-            hardening: Hardening::from_plan(plan),
+            hardening: Hardening::for_run(plan, &spec.bundle),
+            joins,
+            bundle: spec.bundle.clone(),
             limits: Limits::from_policy(&policy.resources),
             gate: None,
         })
     }
+}
+
+/// The namespaces of a run: palisade's own set, or what an OCI bundle lists (a kind listed
+/// without a path is new, with a path joined, not listed shared with the host).
+fn namespaces_for(spec: &RunSpec, private_network: bool) -> Result<Namespaces, RunError> {
+    let Some(list) = &spec.bundle.namespaces else { return Ok(Namespaces::for_caller(private_network)) };
+    let refuse = |message: String| RunError::Start { layer: Layer::Namespaces, message };
+    let mut ns = Namespaces { user: None, network: false, shared: Vec::new(), join: Vec::new() };
+    let rootless = sys::ids::current().0 != 0;
+    for kind in [
+        NamespaceKind::Mount,
+        NamespaceKind::User,
+        NamespaceKind::Pid,
+        NamespaceKind::Network,
+        NamespaceKind::Ipc,
+        NamespaceKind::Uts,
+        NamespaceKind::Cgroup,
+    ] {
+        match (kind, list.iter().find(|n| n.kind == kind).map(|n| n.path.as_ref())) {
+            (NamespaceKind::Mount, Some(None)) => {}
+            (NamespaceKind::Mount, _) => {
+                return Err(refuse(
+                    "the mount namespace must be the container's own (listed without a path): palisade builds the root filesystem in it, and mounting in the host's or another container's namespace would change theirs".into(),
+                ))
+            }
+            (NamespaceKind::User, Some(Some(path))) => {
+                return Err(refuse(format!(
+                    "joining the user namespace {} is not supported: the container's other namespaces would have to be created inside it",
+                    path.display()
+                )))
+            }
+            (NamespaceKind::User, Some(None)) => {
+                if spec.bundle.uid_mappings.is_empty() || spec.bundle.gid_mappings.is_empty() {
+                    return Err(refuse("a new user namespace needs linux.uidMappings and linux.gidMappings".into()));
+                }
+                ns.user = Some(UserNamespace {
+                    uid_map: spec.bundle.uid_mappings.clone(),
+                    gid_map: spec.bundle.gid_mappings.clone(),
+                    rootless,
+                });
+            }
+            (NamespaceKind::User, None) if rootless => {
+                return Err(refuse("a rootless container needs a user namespace: add {\"type\": \"user\"} with your own uid and gid mapped".into()))
+            }
+            (NamespaceKind::User, None) => {}
+            (NamespaceKind::Network, Some(None)) => ns.network = true,
+            // The policy asks for isolation the bundle does not: the stricter one wins.
+            (NamespaceKind::Network, None) if private_network => ns.network = true,
+            (NamespaceKind::Network, Some(Some(path))) if private_network => {
+                return Err(refuse(format!(
+                    "the policy's network mode is `none`, but the bundle joins the network namespace {}",
+                    path.display()
+                )))
+            }
+            (_, Some(Some(path))) => ns.join.push((kind, path.clone())),
+            (_, Some(None)) => {}
+            (_, None) => ns.shared.push(kind),
+        }
+    }
+    if ns.user.is_none() && (!spec.bundle.uid_mappings.is_empty() || !spec.bundle.gid_mappings.is_empty()) {
+        return Err(refuse("linux.uidMappings/gidMappings are set, but linux.namespaces has no new user namespace to map them in".into()));
+    }
+    Ok(ns)
 }
 
 /// A directory root: it exists, is a directory, and is not the host's `/`.

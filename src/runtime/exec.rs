@@ -25,7 +25,6 @@
 //! config whose `process` is replaced by the exec's, and the process is run by the same
 //! [`workload::start`]: nothing of the hardening sequence is duplicated here.
 
-use super::bundle::BundleSpec;
 use super::channel::{Channel, Message};
 use super::config::Container;
 use super::{relay, workload, AtLayer, Layer, RunError};
@@ -97,7 +96,9 @@ pub fn exec(req: ExecRequest<'_>, on_running: &mut dyn FnMut(Pid) -> Result<(), 
     let ExecRequest { init, init_pidfd, plan, spec, detach, mut console } = req;
     // Everything that reads host paths happens before the mount namespace changes: the
     // bundle's rootfs is resolved by `prepare`, and the cgroup files are opened now.
-    let container = Container::prepare(plan, spec)?;
+    let mut container = Container::prepare(plan, spec)?;
+    // startContainer hooks belong to `start`, not to an exec.
+    container.bundle.start_container_hooks.clear();
     let cgroups = open_cgroups(init)?;
     let (for_parent, for_child) = namespaces_to_join(init)?;
     join(init, &init_pidfd, for_parent)?;
@@ -124,8 +125,7 @@ pub fn exec(req: ExecRequest<'_>, on_running: &mut dyn FnMut(Pid) -> Result<(), 
                     sys::process::exit_now(125)
                 }
             };
-            // No startContainer hooks for an exec: they belong to `start`.
-            workload::start(&container, &BundleSpec::default(), 0, child, slave)
+            workload::start(&container, 0, child, slave)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };

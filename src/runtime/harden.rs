@@ -1,6 +1,7 @@
 //! The hardening sequence: the last thing the workload process does before execve, in one
 //! straight-line function whose order is pinned by a test.
 
+use super::bundle::CapabilitySets;
 use super::channel::{Channel, Message};
 use super::landlock::{self as ll, Enforced};
 use super::{AtLayer, Layer, RunError};
@@ -19,22 +20,52 @@ pub struct Hardening {
     /// `None` when the policy sets no Landlock paths.
     pub landlock: Option<LandlockRuleset>,
     pub landlock_required: bool,
-    /// Capabilities kept in all five sets; every other one is dropped.
-    pub capabilities: CapsHashSet,
-    /// The seccomp program for every architecture of the policy.
-    pub seccomp: Vec<sock_filter>,
+    /// The capability sets the workload ends with; every other capability is dropped.
+    pub capabilities: CapabilitySets,
+    /// Seccomp programs, installed in order. The kernel runs every installed filter and
+    /// the most restrictive answer wins (seccomp(2), "If multiple filters exist"), so a
+    /// policy layered on a bundle adds its filter rather than replacing the bundle's.
+    pub seccomp: Vec<Vec<sock_filter>>,
 }
 
 impl Hardening {
+    /// The policy's hardening: its one kept capability set in all five sets.
     pub fn from_plan(plan: &crate::compile::Plan) -> Hardening {
+        Hardening::for_run(plan, &super::bundle::BundleSpec::default())
+    }
+
+    /// The policy's hardening, with the exact capability sets an OCI bundle gives (each
+    /// narrowed to the policy's kept set, which is the bounding set of the translation or
+    /// of a policy layered on it) and the seccomp programs of a layered policy.
+    pub fn for_run(plan: &crate::compile::Plan, bundle: &super::bundle::BundleSpec) -> Hardening {
+        let sets = bundle.capabilities.as_ref();
         let policy = &plan.policy;
         let ruleset = crate::compile::landlock::ruleset(policy);
+        let kept: CapsHashSet = policy.capabilities.kept.keys().map(|c| c.0).collect();
+        let capabilities = match sets {
+            Some(s) => CapabilitySets {
+                bounding: &s.bounding & &kept,
+                effective: &s.effective & &kept,
+                permitted: &s.permitted & &kept,
+                inheritable: &s.inheritable & &kept,
+                ambient: &s.ambient & &kept,
+            },
+            None => CapabilitySets {
+                bounding: kept.clone(),
+                effective: kept.clone(),
+                permitted: kept.clone(),
+                inheritable: kept.clone(),
+                ambient: kept,
+            },
+        };
+        let mut seccomp = vec![plan.program.clone()];
+        seccomp.extend(bundle.layered_seccomp.iter().cloned());
         Hardening {
             no_new_privs: policy.process.no_new_privileges.value,
             landlock_required: policy.filesystem.landlock.enforcement.value == Enforcement::Required,
             landlock: ruleset.enabled().then_some(ruleset),
-            capabilities: policy.capabilities.kept.keys().map(|c| c.0).collect(),
-            seccomp: plan.program.clone(),
+            capabilities,
+            seccomp,
         }
     }
 }
@@ -126,23 +157,27 @@ impl Steps for KernelSteps<'_> {
     }
 
     fn drop_bounding(&mut self) -> Result<(), RunError> {
-        sys::caps::drop_bounding(&self.hardening.capabilities).at(Layer::Capabilities)
+        sys::caps::drop_bounding(&self.hardening.capabilities.bounding).at(Layer::Capabilities)
     }
 
     fn drop_inheritable(&mut self) -> Result<(), RunError> {
-        sys::caps::set_inheritable(&self.hardening.capabilities).at(Layer::Capabilities)
+        sys::caps::set_inheritable(&self.hardening.capabilities.inheritable).at(Layer::Capabilities)
     }
 
     fn set_ambient(&mut self) -> Result<(), RunError> {
-        sys::caps::set_ambient(&self.hardening.capabilities).at(Layer::Capabilities)
+        sys::caps::set_ambient(&self.hardening.capabilities.ambient).at(Layer::Capabilities)
     }
 
     fn drop_permitted_effective(&mut self) -> Result<(), RunError> {
-        sys::caps::set_permitted_and_effective(&self.hardening.capabilities).at(Layer::Capabilities)
+        let caps = &self.hardening.capabilities;
+        sys::caps::set_permitted_and_effective(&caps.permitted, &caps.effective).at(Layer::Capabilities)
     }
 
     fn seccomp(&mut self) -> Result<(), RunError> {
-        sys::seccomp::install(&self.hardening.seccomp).at(Layer::Seccomp)
+        for program in &self.hardening.seccomp {
+            sys::seccomp::install(program).at(Layer::Seccomp)?;
+        }
+        Ok(())
     }
 
     fn exec(&mut self) -> RunError {

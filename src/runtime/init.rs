@@ -3,7 +3,7 @@
 //! zombies, forwards signals and exits with the workload's status. When init exits the
 //! kernel kills whatever is left in the namespace.
 
-use super::bundle::BundleSpec;
+use super::bundle::NamespaceKind;
 use super::channel::{Channel, Message};
 use super::config::Container;
 use super::{rootfs, workload, AtLayer, Layer, RunError};
@@ -16,8 +16,8 @@ use nix::unistd::Pid;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// Runs in the cloned child; never returns.
-pub fn main(c: &Container, bundle: &BundleSpec, parent: Channel) -> ! {
-    let code = match run(c, bundle, &parent) {
+pub fn main(c: &Container, parent: Channel) -> ! {
+    let code = match run(c, &parent) {
         Ok(code) => code,
         Err(e) => {
             let (layer, message) = e.report();
@@ -30,7 +30,7 @@ pub fn main(c: &Container, bundle: &BundleSpec, parent: Channel) -> ! {
     sys::process::exit_now(code)
 }
 
-fn run(c: &Container, bundle: &BundleSpec, parent: &Channel) -> Result<i32, RunError> {
+fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
     // Die with the parent: nothing may outlive `palisade run` unsupervised.
     sys::process::set_parent_death_signal(Signal::SIGKILL).at(Layer::Init)?;
     // Wait until the parent has written the id maps and moved us into the cgroups.
@@ -43,8 +43,23 @@ fn run(c: &Container, bundle: &BundleSpec, parent: &Channel) -> Result<i32, RunE
     // the user's terminal (TIOCSTI needs it to be the caller's controlling tty;
     // CVE-2017-5226) and terminal signals reach it only through palisade.
     sys::process::new_session().at(Layer::Init)?;
+    // Namespaces an OCI bundle joins by path (opened and checked by kind before the start).
+    // The pid namespace is not among them: the parent entered it before cloning us.
+    for (kind, fd) in &c.joins {
+        if *kind != NamespaceKind::Pid {
+            sys::ns::enter(fd.as_fd(), kind.clone_flag()).at(Layer::Namespaces)?;
+        }
+    }
     // The cgroup namespace, now that we are in the container's cgroups: its root is ours.
-    nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP).map_err(|e| sys::Error::errno("unshare(CLONE_NEWCGROUP)", e)).at(Layer::Namespaces)?;
+    if c.namespaces.is_new(NamespaceKind::Cgroup) {
+        nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| sys::Error::errno("unshare(CLONE_NEWCGROUP)", e))
+            .at(Layer::Namespaces)?;
+    }
+    // Sysctls and the OOM score while the host's /proc is still mounted here: /proc/sys
+    // files act on the namespaces of the process that opens them (ours), and the
+    // container's own /proc/sys will be read-only.
+    apply_kernel_settings(c)?;
     // Signals arrive through a signalfd; as a pid namespace's init we also need handlers, or
     // the kernel drops them.
     let signals = handled_signals();
@@ -56,11 +71,16 @@ fn run(c: &Container, bundle: &BundleSpec, parent: &Channel) -> Result<i32, RunE
     // The namespaces exist and nothing is mounted yet (no pivot_root): the parent runs
     // prestart and createRuntime now, then this process runs createContainer in them, with
     // host paths still reachable as config.md asks.
-    let host_pid = lifecycle_pause(bundle, parent)?;
+    let host_pid = lifecycle_pause(c, parent)?;
     // --- end OCI lifecycle hooks ---
 
     rootfs::setup(&c.mounts)?;
-    nix::unistd::sethostname(&c.hostname).map_err(|e| sys::Error::errno(format!("sethostname({})", c.hostname), e)).at(Layer::Hostname)?;
+    if let Some(name) = &c.hostname {
+        nix::unistd::sethostname(name).map_err(|e| sys::Error::errno(format!("sethostname({name})"), e)).at(Layer::Hostname)?;
+    }
+    if let Some(name) = &c.bundle.domainname {
+        write_proc("/proc/sys/kernel/domainname", name).at(Layer::Hostname)?;
+    }
     if c.namespaces.network {
         sys::net::loopback_up().at(Layer::Network)?;
     }
@@ -77,7 +97,7 @@ fn run(c: &Container, bundle: &BundleSpec, parent: &Channel) -> Result<i32, RunE
         Forked::Child => {
             drop(from_workload);
             // The parent channel is close-on-exec; until the exec it is just unused here.
-            workload::start(c, bundle, host_pid, to_init, tty)
+            workload::start(c, host_pid, to_init, tty)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
@@ -103,10 +123,28 @@ fn run(c: &Container, bundle: &BundleSpec, parent: &Channel) -> Result<i32, RunE
     Ok(supervise(workload, &sigfd))
 }
 
+/// The bundle's sysctls (checked to be namespaced ones by the translation) and OOM score
+/// adjustment (inherited by the workload).
+fn apply_kernel_settings(c: &Container) -> Result<(), RunError> {
+    for (key, value) in &c.bundle.sysctl {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        write_proc(&path, value).map_err(|e| RunError::Start { layer: Layer::Sysctl, message: format!("{key}: {e}") })?;
+    }
+    if let Some(score) = c.bundle.oom_score_adj {
+        write_proc("/proc/self/oom_score_adj", &score.to_string()).at(Layer::Init)?;
+    }
+    Ok(())
+}
+
+fn write_proc(path: &str, value: &str) -> sys::Result<()> {
+    std::fs::write(path, value).map_err(|e| sys::Error::new(format!("write `{value}` to {path}"), e))
+}
+
 /// Tells the parent the namespaces exist, waits until it has run its hooks, then runs the
 /// createContainer hooks. Returns init's pid in the parent's pid namespace (for the state
 /// the hooks receive).
-fn lifecycle_pause(bundle: &BundleSpec, parent: &Channel) -> Result<i32, RunError> {
+fn lifecycle_pause(c: &Container, parent: &Channel) -> Result<i32, RunError> {
+    let bundle = &c.bundle;
     parent.send(&Message::Namespaced).at(Layer::Init)?;
     let pid = match parent.recv().at(Layer::Init)? {
         Some((Message::Resume { pid }, _)) => pid,
@@ -133,7 +171,7 @@ fn drop_own_privileges() -> Result<(), RunError> {
     sys::caps::drop_bounding(&keep).at(Layer::Init)?;
     sys::caps::set_inheritable(&CapsHashSet::new()).at(Layer::Init)?;
     sys::caps::set_ambient(&CapsHashSet::new()).at(Layer::Init)?;
-    sys::caps::set_permitted_and_effective(&keep).at(Layer::Init)
+    sys::caps::set_permitted_and_effective(&keep, &keep).at(Layer::Init)
 }
 
 /// Reaps every child (orphans are re-parented to us), forwards signals to the workload, and

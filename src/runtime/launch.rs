@@ -3,6 +3,7 @@
 //! Every failure path kills init (through its pidfd) and removes the cgroups and an overlay's
 //! upper dir that is not kept (on drop).
 
+use super::bundle::NamespaceKind;
 use super::cgroups::Cgroup;
 use super::channel::{Channel, Message};
 use super::config::Container;
@@ -12,6 +13,7 @@ use crate::compile::Plan;
 use crate::sys::{self, process::Forked};
 use nix::sys::signal::Signal;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
 
 /// Runs `spec` under `plan` and returns the workload's exit code (128 + N for signal N).
 pub fn run(plan: &Plan, spec: &RunSpec) -> Result<i32, RunError> {
@@ -45,7 +47,11 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     let mut container = Container::prepare(plan, spec)?;
     let gated = gate.is_some();
     container.gate = gate;
-    if let Some(note) = super::lsm::note(&plan.policy) {
+    // What the policy asks of AppArmor and SELinux is reported as not enforced. A bundle's
+    // own translation asks nothing of them (it refuses apparmorProfile and selinuxLabel),
+    // so OCI runs say it only when a policy is layered on the bundle.
+    let bundle_only = spec.bundle.namespaces.is_some() && spec.bundle.layered_seccomp.is_empty();
+    if let Some(note) = super::lsm::note(&plan.policy).filter(|_| !bundle_only) {
         eprintln!("palisade: note: {note}");
     }
     let cgroup_name = spec.cgroups_path.clone().unwrap_or_else(|| format!("palisade-{}", container.id));
@@ -56,10 +62,25 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     sys::signal::block(&signals).at(Layer::Init)?;
     let sigfd = sys::signal::signal_fd(&signals).at(Layer::Init)?;
     let (parent, child) = Channel::pair().at(Layer::Init)?;
-    let (pid, pidfd) = match sys::process::clone_process(container.namespaces.clone_flags()).at(Layer::Namespaces)? {
+    // A pid namespace to join applies to the children we create (setns(2)): enter it for
+    // the clone and return to our own right after, so that nothing else we fork lands there.
+    let pid_join = container.joins.iter().find(|(k, _)| *k == NamespaceKind::Pid).map(|(_, fd)| fd);
+    let own_pid_ns = match pid_join {
+        Some(fd) => {
+            let own = sys::ns::open_namespace(Path::new("/proc/self/ns/pid"), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
+            sys::ns::enter(fd.as_fd(), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
+            Some(own)
+        }
+        None => None,
+    };
+    let cloned = sys::process::clone_process(container.namespaces.clone_flags());
+    if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_pid_ns, &cloned) {
+        sys::ns::enter(own.as_fd(), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
+    }
+    let (pid, pidfd) = match cloned.at(Layer::Namespaces)? {
         Forked::Child => {
             drop(parent);
-            init::main(&container, &spec.bundle, child)
+            init::main(&container, child)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };

@@ -1,7 +1,6 @@
 //! The workload process, forked by init inside the finished container: terminal, rlimits,
 //! user and groups, environment, working directory, then the hardening sequence and execve.
 
-use super::bundle::BundleSpec;
 use super::channel::{Channel, Message};
 use super::config::{Container, UserPlan};
 use super::harden::{self, KernelSteps};
@@ -13,10 +12,10 @@ use std::os::fd::{AsFd, OwnedFd};
 
 /// Runs in the forked workload process; never returns. On failure the layer and reason go
 /// to init over `report`, and the process exits with 125, 126 or 127.
-/// `bundle` and `host_pid` (init's pid as the runtime sees it) are for the OCI
-/// startContainer hooks.
-pub fn start(c: &Container, bundle: &BundleSpec, host_pid: i32, report: Channel, tty: Option<OwnedFd>) -> ! {
-    let err = match prepare_and_exec(c, bundle, host_pid, &report, tty) {
+/// `host_pid` (init's pid as the runtime sees it) is for the state the OCI startContainer
+/// hooks receive.
+pub fn start(c: &Container, host_pid: i32, report: Channel, tty: Option<OwnedFd>) -> ! {
+    let err = match prepare_and_exec(c, host_pid, &report, tty) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -44,13 +43,7 @@ fn passwd_lookup(by: impl Fn(&str, u32) -> bool) -> Option<Passwd> {
     })
 }
 
-fn prepare_and_exec(
-    c: &Container,
-    bundle: &BundleSpec,
-    host_pid: i32,
-    report: &Channel,
-    tty: Option<OwnedFd>,
-) -> Result<Infallible, RunError> {
+fn prepare_and_exec(c: &Container, host_pid: i32, report: &Channel, tty: Option<OwnedFd>) -> Result<Infallible, RunError> {
     let p = &c.process;
     // Signal dispositions and the mask survive execve: start the workload clean.
     sys::signal::reset_dispositions().at(Layer::Init)?;
@@ -144,6 +137,7 @@ fn prepare_and_exec(
     // startContainer: after `start`, in the container (the path resolves in its root), as
     // the process's user, before the user's program and before any hardening step (the
     // hook is the bundle's, not the workload's). A failure means the program never runs.
+    let bundle = &c.bundle;
     if !bundle.start_container_hooks.is_empty() {
         let state = super::hooks::state(bundle.state.as_ref().unwrap_or(&serde_json::Value::Null), "running", host_pid);
         super::hooks::run_all(&bundle.start_container_hooks, &state)

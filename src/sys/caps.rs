@@ -55,11 +55,12 @@ pub fn set_ambient(keep: &CapsHashSet) -> Result<()> {
     Ok(())
 }
 
-/// Sets the effective, then the permitted set to exactly `keep` (effective first: capset
-/// refuses an effective set larger than the permitted one).
-pub fn set_permitted_and_effective(keep: &CapsHashSet) -> Result<()> {
-    caps::set(None, CapSet::Effective, keep).map_err(|e| Error::new("capset(effective)", std::io::Error::other(e.to_string())))?;
-    caps::set(None, CapSet::Permitted, keep).map_err(|e| Error::new("capset(permitted)", std::io::Error::other(e.to_string())))
+/// Sets the effective set to exactly `effective`, then the permitted set to exactly
+/// `permitted` (effective first: capset refuses an effective set larger than the permitted
+/// one; an `effective` outside `permitted` is refused by the kernel with EPERM).
+pub fn set_permitted_and_effective(permitted: &CapsHashSet, effective: &CapsHashSet) -> Result<()> {
+    caps::set(None, CapSet::Effective, effective).map_err(|e| Error::new("capset(effective)", std::io::Error::other(e.to_string())))?;
+    caps::set(None, CapSet::Permitted, permitted).map_err(|e| Error::new("capset(permitted)", std::io::Error::other(e.to_string())))
 }
 
 /// Raises the effective set to the whole permitted set (after a uid change with keepcaps,

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod landlock;
 pub mod mount;
 pub mod net;
+pub mod ns;
 pub mod process;
 pub mod ptrace;
 pub mod rlimit;
