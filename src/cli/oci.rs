@@ -78,6 +78,8 @@ pub enum OciCommand {
     },
     /// Create and start a container, wait for it, and delete it.
     Run(RunArgs),
+    /// Run a new process in a running container (its namespaces, cgroups and hardening).
+    Exec(ExecArgs),
     /// Print what this runtime supports (runtime-spec features.md JSON).
     Features,
     /// Write a default config.json.
@@ -106,6 +108,40 @@ pub struct CreateArgs {
     #[arg(long)]
     pub policy: Option<String>,
     pub id: String,
+}
+
+/// runc's `exec [OPTIONS] ID [COMMAND [ARG...]]`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// A runtime-spec `process` JSON to run instead of the config's (its args, env, cwd,
+    /// user, capabilities, noNewPrivileges, terminal, rlimits replace the config's).
+    #[arg(short, long)]
+    pub process: Option<PathBuf>,
+    /// Give the process a terminal (a pty of the container's devpts).
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Return once the process runs instead of waiting for it.
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Write the process's host pid here.
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Working directory inside the container.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// KEY=VALUE, added to the config's environment.
+    #[arg(short, long)]
+    pub env: Vec<String>,
+    /// UID[:GID] (numbers).
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// An AF_UNIX socket to send the pty master to (with --tty).
+    #[arg(long)]
+    pub console_socket: Option<PathBuf>,
+    pub id: String,
+    /// Program and arguments (without --process).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ pub mod import;
 pub mod lint;
 pub mod listing;
 pub mod oci;
+pub mod oci_exec;
 pub mod run;
 // Image verbs.
 pub mod commit;

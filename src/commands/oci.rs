@@ -4,12 +4,18 @@
 //! stays its parent: it owns the cgroups and removes them when init exits. `create` returns
 //! once the workload waits at the gate (`created`); `start` opens the gate by writing a byte
 //! into `exec.fifo` and removes it (`running`).
+//!
+//! Hooks (runtime/hooks.rs has the table of where each kind runs): prestart and
+//! createRuntime run in the monitor while init waits before building the root filesystem;
+//! createContainer and startContainer run inside (init, the workload); poststart runs in
+//! `start` once the program runs, poststop in `delete`; `run` runs all of them.
 
 use crate::cli::oci::{CreateArgs, LogFormat, OciArgs, OciCommand, PsFormat};
 use crate::compile::Plan;
 use crate::oci::config;
-use crate::oci::state::{ProcessId, Record, Status, Store};
+use crate::oci::state::{ProcessId, Record, RecordedHooks, Status, Store, OCI_VERSION};
 use crate::runtime::cgroups::freezer;
+use crate::runtime::hooks;
 use crate::runtime::launch::Hooks;
 use crate::runtime::{self, Layer, RunError};
 use crate::sys::{self, process::Forked};
@@ -64,6 +70,7 @@ fn dispatch(args: &OciArgs) -> anyhow::Result<i32> {
             }
             run_foreground(&store, &a.create)
         }
+        OciCommand::Exec(a) => super::oci_exec::exec(&store, a),
         OciCommand::Features => {
             println!("{}", serde_json::to_string_pretty(&features())?);
             Ok(0)
@@ -84,14 +91,19 @@ struct Prepared {
     plan: Plan,
     spec: runtime::RunSpec,
     record: Record,
+    hooks: config::RuntimeHooks,
 }
 
-fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prepared> {
-    store.dir(&a.id)?;
-    let bundle = std::fs::canonicalize(&a.bundle).with_context(|| format!("bundle {}", a.bundle.display()))?;
-    let mut t = config::load(&bundle, &a.id)?;
-    // `--policy`: the operator's policy narrows the bundle (src/oci/layer.rs).
-    let layered = match &a.policy {
+/// Translates a config.json of `bundle`, narrows it by a `--policy` layered on it
+/// (src/oci/layer.rs) and compiles the result: `create`, `run` and `exec` alike.
+pub(super) fn plan_for(
+    value: &serde_json::Value,
+    bundle: &Path,
+    id: &str,
+    layer: Option<&str>,
+) -> anyhow::Result<(config::Translated, Plan)> {
+    let mut t = config::translate(value, bundle, id)?;
+    let layered = match layer {
         Some(arg) => {
             let policy = crate::policy::load(&crate::policy::PolicySource::from_arg(arg)).map_err(|d| anyhow::anyhow!("{}", d.render()))?;
             crate::oci::layer::narrow(&mut t, &policy)?;
@@ -99,8 +111,8 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
         }
         None => None,
     };
-    let text = t.sections.render(&a.id)?;
-    let mut policy = crate::policy::load_str(&format!("oci-{}", a.id), &text).map_err(|d| {
+    let text = t.sections.render(id)?;
+    let mut policy = crate::policy::load_str(&format!("oci-{id}"), &text).map_err(|d| {
         anyhow::anyhow!("{}: the translated policy does not validate:\n{}", bundle.join("config.json").display(), d.render())
     })?;
     // The bundle's own binds are its orchestrator's decision (a Kubernetes pod's volumes
@@ -111,6 +123,24 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
         crate::oci::layer::carry(&mut policy, layered, &mut t);
     }
     let plan = Plan::new(policy)?;
+    Ok((t, plan))
+}
+
+/// The prestart and createRuntime hooks, run in the runtime's namespaces while init waits
+/// before pivot_root: prestart gets status `created` (what runtime-tools' hooks_stdin
+/// checks), createRuntime `creating`. The first failure stops the container.
+fn runtime_hooks(hooks: &config::RuntimeHooks, record: &Record, pid: Pid) -> Result<(), RunError> {
+    let base = record.hook_state();
+    let fail = |kind: &str, e: hooks::HookError| RunError::Start { layer: Layer::Hooks, message: format!("{kind} {e}") };
+    hooks::run_all(&hooks.prestart, &hooks::state(&base, "created", pid.as_raw())).map_err(|e| fail("prestart", e))?;
+    hooks::run_all(&hooks.create_runtime, &hooks::state(&base, "creating", pid.as_raw())).map_err(|e| fail("createRuntime", e))
+}
+
+fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prepared> {
+    store.dir(&a.id)?;
+    let bundle = std::fs::canonicalize(&a.bundle).with_context(|| format!("bundle {}", a.bundle.display()))?;
+    let value = config::read(&bundle)?;
+    let (t, plan) = plan_for(&value, &bundle, &a.id, a.policy.as_deref())?;
     // As runc: a detached terminal needs somewhere to send its master, and a socket without
     // a terminal is a mistake.
     match (t.spec.tty, a.console_socket.is_some(), detached) {
@@ -128,8 +158,14 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
         created: rfc3339_now(),
         annotations: t.annotations,
         cgroups: Vec::new(),
+        hooks: RecordedHooks { poststart: t.hooks.poststart.clone(), poststop: t.hooks.poststop.clone() },
+        policy: a.policy.clone(),
     };
-    Ok(Prepared { plan, spec: t.spec, record })
+    let mut spec = t.spec;
+    // Every hook kind gets the same state (ociVersion is the runtime's state version, as
+    // `state` prints it), whether init, the workload or this process runs it.
+    spec.bundle.state = Some(record.hook_state());
+    Ok(Prepared { plan, spec, record, hooks: t.hooks })
 }
 
 fn create(store: &Store, a: &CreateArgs) -> anyhow::Result<()> {
@@ -201,11 +237,21 @@ fn monitor(store: &Store, a: &CreateArgs, p: Prepared, gate: OwnedFd, ready: Own
         let on_console: Option<&mut dyn FnMut(OwnedFd) -> Result<(), RunError>> =
             if a.console_socket.is_some() { Some(&mut on_console) } else { None };
         let mut on_cgroup = |dirs: &[PathBuf]| record_cgroups(store, &a.id, dirs);
-        runtime::launch::run_gated(
-            &p.plan,
-            &p.spec,
-            Hooks { gate: Some(gate), on_ready: &mut on_ready, on_console, on_cgroup: Some(&mut on_cgroup) },
-        )
+        let mut on_namespaces = |pid| runtime_hooks(&p.hooks, &p.record, pid);
+        // `start` waits for this file to run poststart after the program runs.
+        let mut on_started = |_| {
+            let marker = store.started_marker(&a.id).map_err(|e| start_err(e.to_string()))?;
+            std::fs::write(&marker, b"").map_err(|e| start_err(format!("writing {}: {e}", marker.display())))
+        };
+        let hooks = Hooks {
+            gate: Some(gate),
+            on_ready: &mut on_ready,
+            on_console,
+            on_cgroup: Some(&mut on_cgroup),
+            on_namespaces: Some(&mut on_namespaces),
+            on_started: Some(&mut on_started),
+        };
+        runtime::launch::run_gated(&p.plan, &p.spec, hooks)
     });
     let code = match result {
         Ok(code) => code,
@@ -217,7 +263,16 @@ fn monitor(store: &Store, a: &CreateArgs, p: Prepared, gate: OwnedFd, ready: Own
                         eprintln!("palisade oci: container `{}`: {e}", a.id);
                     }
                 }
-                None => eprintln!("palisade oci: container `{}`: {e}", a.id),
+                None => {
+                    // Created already: `start` may be waiting for the program; leave it the
+                    // reason (the directory is gone if the container was deleted).
+                    eprintln!("palisade oci: container `{}`: {e}", a.id);
+                    if let Ok(note) = store.failure_note(&a.id) {
+                        if let Err(w) = std::fs::write(&note, e.to_string()) {
+                            eprintln!("palisade oci: writing {}: {w}", note.display());
+                        }
+                    }
+                }
             }
             e.exit_code()
         }
@@ -229,12 +284,19 @@ fn monitor(store: &Store, a: &CreateArgs, p: Prepared, gate: OwnedFd, ready: Own
 /// AF_UNIX stream socket, the descriptor as SCM_RIGHTS and a file name as the payload
 /// (go-runc's console receiver reads both).
 fn send_console(socket: &Path, master: OwnedFd) -> Result<(), RunError> {
-    let stream = std::os::unix::net::UnixStream::connect(socket)
-        .map_err(|e| RunError::Sys { layer: Layer::Terminal, source: sys::Error::new(format!("connect {}", socket.display()), e) })?;
+    send_master(&connect_console(socket)?, master)
+}
+
+pub(super) fn connect_console(socket: &Path) -> Result<std::os::unix::net::UnixStream, RunError> {
+    std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| RunError::Sys { layer: Layer::Terminal, source: sys::Error::new(format!("connect {}", socket.display()), e) })
+}
+
+pub(super) fn send_master(stream: &std::os::unix::net::UnixStream, master: OwnedFd) -> Result<(), RunError> {
     sys::socket::send(stream.as_fd(), b"/dev/ptmx", Some(master.as_fd())).map_err(|source| RunError::Sys { layer: Layer::Terminal, source })
 }
 
-fn start_err(message: String) -> RunError {
+pub(super) fn start_err(message: String) -> RunError {
     RunError::Start { layer: Layer::Init, message }
 }
 
@@ -280,7 +342,37 @@ fn start(store: &Store, id: &str) -> anyhow::Result<()> {
     std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
     record.status = Status::Running;
     store.save(&lock, &record)?;
+    drop(lock);
+    wait_started(store, &record)?;
+    let pid = record.init.map(|i| i.pid).unwrap_or(0);
+    hooks::run_all_warn("poststart", &record.hooks.poststart, &hooks::state(&record.hook_state(), "running", pid));
     Ok(())
+}
+
+/// Waits until the monitor says the program runs (startContainer hooks done, execve
+/// succeeded) or exits without saying so, which is a failed start: runtime.md has the
+/// poststart hooks run after the user's program starts, and a startContainer failure must
+/// fail `start`.
+fn wait_started(store: &Store, record: &Record) -> anyhow::Result<()> {
+    let marker = store.started_marker(&record.id)?;
+    let monitor = record.monitor.context("no monitor recorded")?;
+    loop {
+        if marker.exists() {
+            return Ok(());
+        }
+        if !monitor.alive() {
+            // The marker may have been written just before the monitor exited.
+            if marker.exists() {
+                return Ok(());
+            }
+            let why = std::fs::read_to_string(store.failure_note(&record.id)?).unwrap_or_default();
+            if why.is_empty() {
+                bail!("container `{}` exited before its process started", record.id);
+            }
+            bail!("container `{}`: {why}", record.id);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn state(store: &Store, id: &str) -> anyhow::Result<()> {
@@ -291,7 +383,7 @@ fn state(store: &Store, id: &str) -> anyhow::Result<()> {
         _ => 0,
     };
     let out = serde_json::json!({
-        "ociVersion": "1.0.2",
+        "ociVersion": OCI_VERSION,
         "id": record.id,
         "status": status.name(),
         "pid": pid,
@@ -420,6 +512,9 @@ fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
     // The monitor removes the groups; if it was killed, nobody did.
     crate::runtime::cgroups::remove_leftover(&record.cgroups).with_context(|| format!("container `{id}`"))?;
     store.remove(&lock, id)?;
+    drop(lock);
+    // runtime.md: poststop after the container is deleted; failures are warnings.
+    hooks::run_all_warn("poststop", &record.hooks.poststop, &hooks::state(&record.hook_state(), "stopped", 0));
     Ok(())
 }
 
@@ -465,14 +560,27 @@ fn resume(store: &Store, id: &str) -> anyhow::Result<()> {
 fn run_foreground(store: &Store, a: &CreateArgs) -> anyhow::Result<i32> {
     let p = prepare(store, a, false)?;
     store.register(&store.lock()?, &p.record)?;
-    let mut on_ready = |pid| record_init(store, &a.id, pid, Status::Running, a.pid_file.as_deref());
+    let mut on_ready = |pid: Pid| {
+        record_init(store, &a.id, pid, Status::Running, a.pid_file.as_deref())?;
+        hooks::run_all_warn("poststart", &p.record.hooks.poststart, &hooks::state(&p.record.hook_state(), "running", pid.as_raw()));
+        Ok(())
+    };
     let mut on_cgroup = |dirs: &[PathBuf]| record_cgroups(store, &a.id, dirs);
-    let result = runtime::launch::run_gated(
-        &p.plan,
-        &p.spec,
-        Hooks { gate: None, on_ready: &mut on_ready, on_console: None, on_cgroup: Some(&mut on_cgroup) },
-    );
+    let mut on_namespaces = |pid| runtime_hooks(&p.hooks, &p.record, pid);
+    let hooks = Hooks {
+        gate: None,
+        on_ready: &mut on_ready,
+        on_console: None,
+        on_cgroup: Some(&mut on_cgroup),
+        on_namespaces: Some(&mut on_namespaces),
+        on_started: None,
+    };
+    let result = runtime::launch::run_gated(&p.plan, &p.spec, hooks);
     store.remove(&store.lock()?, &a.id)?;
+    if result.is_ok() {
+        // The container ran: it is stopped and deleted now.
+        hooks::run_all_warn("poststop", &p.record.hooks.poststop, &hooks::state(&p.record.hook_state(), "stopped", 0));
+    }
     match result {
         Ok(code) => Ok(code),
         Err(e) => Err(anyhow::Error::new(e).context(format!("container `{}`", a.id))),
@@ -484,7 +592,7 @@ fn features() -> serde_json::Value {
     serde_json::json!({
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.1.0",
-        "hooks": [],
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
         "mountOptions": ["bind", "rbind", "ro", "rw", "private", "rprivate", "nosuid", "nodev", "noexec"],
         "linux": {
             "namespaces": ["pid", "mount", "ipc", "uts", "network", "cgroup"],
@@ -494,7 +602,7 @@ fn features() -> serde_json::Value {
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false}
         },
-        "annotations": {"org.palisade.oci.unsupported": "hooks, user namespaces, sysctl, devices, joining namespaces"}
+        "annotations": {"org.palisade.oci.unsupported": "user namespaces, sysctl, devices, joining namespaces"}
     })
 }
 

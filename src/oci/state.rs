@@ -4,12 +4,15 @@
 //! ROOT/lock            flock(2): held across every read-modify-write of any container
 //! ROOT/ID/state.json   the record below, replaced atomically (temp + fsync + rename)
 //! ROOT/ID/exec.fifo    exists while the container is `created`: init waits on it
+//! ROOT/ID/started      written by the monitor once the program runs after `start`
+//! ROOT/ID/failed       written by the monitor if the container fails after `create`
 //! ```
 //!
 //! The status is derived, never trusted from the file alone (runtime-spec runtime.md,
 //! "State"): a recorded pid is alive only if /proc/PID/stat still shows the start time
 //! recorded with it, so a recycled pid reads `stopped`.
 
+use crate::runtime::bundle::Hook;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -86,7 +89,38 @@ pub struct Record {
     /// The container's cgroup directories, as the monitor made them (for `pause`/`resume`).
     #[serde(default)]
     pub cgroups: Vec<PathBuf>,
+    /// The config's hooks that later verbs run (`start`: poststart, `delete`: poststop),
+    /// kept from create: runtime-spec runtime.md reads the config at create only.
+    #[serde(default)]
+    pub hooks: RecordedHooks,
+    /// `create --policy`: layered on the bundle again for `exec`.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
+
+/// Hooks run by verbs after `create`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RecordedHooks {
+    #[serde(default)]
+    pub poststart: Vec<Hook>,
+    #[serde(default)]
+    pub poststop: Vec<Hook>,
+}
+
+impl Record {
+    /// The state hooks receive, without `status` and `pid` (runtime/hooks.rs adds them).
+    pub fn hook_state(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ociVersion": OCI_VERSION,
+            "id": self.id,
+            "bundle": self.bundle,
+            "annotations": self.annotations,
+        })
+    }
+}
+
+/// The runtime-spec version of the state palisade reports (`state`, hooks' stdin).
+pub const OCI_VERSION: &str = "1.0.2";
 
 /// State errors, naming the container.
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +187,18 @@ impl Store {
 
     pub fn fifo(&self, id: &str) -> Result<PathBuf, StateError> {
         Ok(self.dir(id)?.join("exec.fifo"))
+    }
+
+    /// Written by the monitor once the user's program runs after `start` (so `start` can
+    /// run poststart hooks after it, as runtime.md orders).
+    pub fn started_marker(&self, id: &str) -> Result<PathBuf, StateError> {
+        Ok(self.dir(id)?.join("started"))
+    }
+
+    /// Written by the monitor when the container fails after `create` returned (a
+    /// startContainer hook, the workload's exec), for `start` to report.
+    pub fn failure_note(&self, id: &str) -> Result<PathBuf, StateError> {
+        Ok(self.dir(id)?.join("failed"))
     }
 
     /// Registers a new container (under the lock): its directory must not exist yet.
@@ -241,6 +287,8 @@ mod tests {
             created: "now".into(),
             annotations: BTreeMap::new(),
             cgroups: Vec::new(),
+            hooks: RecordedHooks::default(),
+            policy: None,
         };
         store.register(&lock, &record).unwrap();
         assert!(matches!(store.register(&lock, &record), Err(StateError::Exists(_))));
@@ -271,6 +319,8 @@ mod tests {
             created: "now".into(),
             annotations: BTreeMap::new(),
             cgroups: vec![dir.path().join("memory-c2"), freezer.clone()],
+            hooks: RecordedHooks::default(),
+            policy: None,
         };
         store.register(&lock, &record).unwrap();
         assert_eq!(store.status(&store.load("c2").unwrap()), Status::Paused);

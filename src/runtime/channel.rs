@@ -15,6 +15,13 @@ const MAX_MESSAGE: usize = 64 * 1024;
 pub enum Message {
     /// Parent → init: id maps are written and the cgroups joined; set up and start.
     Go,
+    /// Init → parent: its namespaces exist and nothing of the root filesystem is built yet
+    /// (no pivot_root); it waits for [`Message::Resume`]. The parent runs the OCI prestart
+    /// and createRuntime hooks meanwhile (runtime/hooks.rs).
+    Namespaced,
+    /// Parent → init: go on building the container. `pid` is init's pid in the parent's
+    /// pid namespace, for the state the in-container hooks receive.
+    Resume { pid: i32 },
     /// Init → parent, with the pty master attached.
     Pty,
     /// Workload → init → parent: a layer is enforced less than the policy asks, which the

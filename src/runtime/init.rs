@@ -79,6 +79,13 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
     sys::signal::install_noop_handlers(&signals).at(Layer::Init)?;
     let sigfd = sys::signal::signal_fd(&signals).at(Layer::Init)?;
 
+    // --- OCI lifecycle hooks (runtime/hooks.rs) ---
+    // The namespaces exist and nothing is mounted yet (no pivot_root): the parent runs
+    // prestart and createRuntime now, then this process runs createContainer in them, with
+    // host paths still reachable as config.md asks.
+    let host_pid = lifecycle_pause(c, parent)?;
+    // --- end OCI lifecycle hooks ---
+
     rootfs::setup(&c.mounts)?;
     if let Some(name) = &c.hostname {
         nix::unistd::sethostname(name).map_err(|e| sys::Error::errno(format!("sethostname({name})"), e)).at(Layer::Hostname)?;
@@ -102,7 +109,7 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
         Forked::Child => {
             drop(from_workload);
             // The parent channel is close-on-exec; until the exec it is just unused here.
-            workload::start(c, to_init, tty)
+            workload::start(c, host_pid, to_init, tty)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
@@ -143,6 +150,26 @@ fn apply_kernel_settings(c: &Container) -> Result<(), RunError> {
 
 fn write_proc(path: &str, value: &str) -> sys::Result<()> {
     std::fs::write(path, value).map_err(|e| sys::Error::new(format!("write `{value}` to {path}"), e))
+}
+
+/// Tells the parent the namespaces exist, waits until it has run its hooks, then runs the
+/// createContainer hooks. Returns init's pid in the parent's pid namespace (for the state
+/// the hooks receive).
+fn lifecycle_pause(c: &Container, parent: &Channel) -> Result<i32, RunError> {
+    let bundle = &c.bundle;
+    parent.send(&Message::Namespaced).at(Layer::Init)?;
+    let pid = match parent.recv().at(Layer::Init)? {
+        Some((Message::Resume { pid }, _)) => pid,
+        // The parent gave up (a prestart or createRuntime hook failed): its error is the one
+        // reported, and it kills this process.
+        _ => sys::process::exit_now(125),
+    };
+    if !bundle.create_container_hooks.is_empty() {
+        let state = super::hooks::state(bundle.state.as_ref().unwrap_or(&serde_json::Value::Null), "creating", pid);
+        super::hooks::run_all(&bundle.create_container_hooks, &state)
+            .map_err(|e| RunError::Start { layer: Layer::Hooks, message: format!("createContainer {e}") })?;
+    }
+    Ok(pid)
 }
 
 /// Init needs no privilege to wait and relay, except CAP_KILL to signal a workload that

@@ -17,7 +17,11 @@ use std::path::Path;
 
 /// Runs `spec` under `plan` and returns the workload's exit code (128 + N for signal N).
 pub fn run(plan: &Plan, spec: &RunSpec) -> Result<i32, RunError> {
-    run_gated(plan, spec, Hooks { gate: None, on_ready: &mut |_| Ok(()), on_console: None, on_cgroup: None })
+    run_gated(
+        plan,
+        spec,
+        Hooks { gate: None, on_ready: &mut |_| Ok(()), on_console: None, on_cgroup: None, on_namespaces: None, on_started: None },
+    )
 }
 
 /// What `palisade oci` needs from a run beyond [`run`]'s.
@@ -34,6 +38,14 @@ pub struct Hooks<'a> {
     /// Called with the container's cgroup directories once init is in them (before it is
     /// released), so that `pause` finds the groups without deriving them again.
     pub on_cgroup: Option<&'a mut CgroupHook<'a>>,
+    // --- OCI lifecycle hooks (runtime/hooks.rs) ---
+    /// Called with init's pid once its namespaces exist, before anything of the root
+    /// filesystem is built (before pivot_root); init waits meanwhile. For the prestart and
+    /// createRuntime hooks. An error stops the container.
+    pub on_namespaces: Option<&'a mut dyn FnMut(nix::unistd::Pid) -> Result<(), RunError>>,
+    /// With a gate: called once the workload has executed the user's program after the
+    /// gate opened (so that `start` can run poststart hooks after it).
+    pub on_started: Option<&'a mut dyn FnMut(nix::unistd::Pid) -> Result<(), RunError>>,
 }
 
 /// Receives a container's cgroup directories.
@@ -41,7 +53,7 @@ pub type CgroupHook<'a> = dyn FnMut(&[std::path::PathBuf]) -> Result<(), RunErro
 
 /// [`run`] with [`Hooks`].
 pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, RunError> {
-    let Hooks { gate, on_ready, mut on_console, on_cgroup } = hooks;
+    let Hooks { gate, on_ready, mut on_console, on_cgroup, mut on_namespaces, mut on_started } = hooks;
     let mut container = Container::prepare(plan, spec)?;
     let gated = gate.is_some();
     container.gate = gate;
@@ -103,9 +115,17 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
             },
             Some((Message::Warning { layer, message }, _)) => eprintln!("palisade: warning: {layer}: {message}"),
             Some((Message::Waiting, _)) => on_ready(pid)?,
+            Some((Message::Namespaced, _)) => {
+                if let Some(f) = on_namespaces.as_mut() {
+                    f(pid)?;
+                }
+                parent.send(&Message::Resume { pid: pid.as_raw() }).at(Layer::Init)?;
+            }
             Some((Message::Started, _)) => {
                 if !gated {
                     on_ready(pid)?;
+                } else if let Some(f) = on_started.as_mut() {
+                    f(pid)?;
                 }
                 break;
             }

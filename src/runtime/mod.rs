@@ -24,7 +24,9 @@ pub mod cgroups;
 pub mod channel;
 pub mod config;
 pub mod devices;
+pub mod exec;
 pub mod harden;
+pub mod hooks;
 pub mod init;
 pub mod landlock;
 pub mod launch;
@@ -69,6 +71,8 @@ pub enum Layer {
     Seccomp,
     Exec,
     Init,
+    /// An OCI hook (runtime/hooks.rs).
+    Hooks,
 }
 
 impl Layer {
@@ -95,6 +99,7 @@ impl Layer {
             Layer::Seccomp => "seccomp",
             Layer::Exec => "exec",
             Layer::Init => "init",
+            Layer::Hooks => "hooks",
         }
     }
 }

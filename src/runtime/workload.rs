@@ -12,8 +12,10 @@ use std::os::fd::{AsFd, OwnedFd};
 
 /// Runs in the forked workload process; never returns. On failure the layer and reason go
 /// to init over `report`, and the process exits with 125, 126 or 127.
-pub fn start(c: &Container, report: Channel, tty: Option<OwnedFd>) -> ! {
-    let err = match prepare_and_exec(c, &report, tty) {
+/// `host_pid` (init's pid as the runtime sees it) is for the state the OCI startContainer
+/// hooks receive.
+pub fn start(c: &Container, host_pid: i32, report: Channel, tty: Option<OwnedFd>) -> ! {
+    let err = match prepare_and_exec(c, host_pid, &report, tty) {
         Ok(never) => match never {},
         Err(e) => e,
     };
@@ -41,7 +43,7 @@ fn passwd_lookup(by: impl Fn(&str, u32) -> bool) -> Option<Passwd> {
     })
 }
 
-fn prepare_and_exec(c: &Container, report: &Channel, tty: Option<OwnedFd>) -> Result<Infallible, RunError> {
+fn prepare_and_exec(c: &Container, host_pid: i32, report: &Channel, tty: Option<OwnedFd>) -> Result<Infallible, RunError> {
     let p = &c.process;
     // Signal dispositions and the mask survive execve: start the workload clean.
     sys::signal::reset_dispositions().at(Layer::Init)?;
@@ -130,6 +132,18 @@ fn prepare_and_exec(c: &Container, report: &Channel, tty: Option<OwnedFd>) -> Re
             }
         }
     }
+
+    // --- OCI lifecycle hooks (runtime/hooks.rs) ---
+    // startContainer: after `start`, in the container (the path resolves in its root), as
+    // the process's user, before the user's program and before any hardening step (the
+    // hook is the bundle's, not the workload's). A failure means the program never runs.
+    let bundle = &c.bundle;
+    if !bundle.start_container_hooks.is_empty() {
+        let state = super::hooks::state(bundle.state.as_ref().unwrap_or(&serde_json::Value::Null), "running", host_pid);
+        super::hooks::run_all(&bundle.start_container_hooks, &state)
+            .map_err(|e| RunError::Start { layer: Layer::Hooks, message: format!("startContainer {e}") })?;
+    }
+    // --- end OCI lifecycle hooks ---
 
     // No descriptor but stdio (and the report channel, already close-on-exec) survives
     // execve: GHSA-xr7r-f8xq-vfvv.

@@ -171,6 +171,25 @@ pub fn close_range_cloexec(first: u32) -> Result<()> {
     check(ret, || format!("close_range({first}, ~0, CLOSE_RANGE_CLOEXEC)")).map(|_| ())
 }
 
+/// Makes a [`std::process::Command`] close every descriptor above stdio in its child before
+/// execve (close_range(2)): hooks run from init and the monitor, which hold channels, the
+/// start gate and whatever palisade's caller passed in (GHSA-xr7r-f8xq-vfvv).
+pub fn close_fds_on_spawn(cmd: &mut std::process::Command) {
+    // SAFETY: the closure runs in the forked child before execve and makes one raw
+    // close_range syscall: async-signal-safe, no allocation, no lock. CLOSE_RANGE_CLOEXEC
+    // only sets flags, so std's own pipe (close-on-exec already) still reports a failed
+    // execve to the parent.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, || {
+            let ret = libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+            if ret == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Starts a new session with the caller as leader and no controlling terminal.
 pub fn new_session() -> Result<()> {
     nix::unistd::setsid().map(|_| ()).op(|| "setsid".into())
