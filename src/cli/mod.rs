@@ -294,7 +294,7 @@ pub fn runc_argv(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
         let name = a.split('=').next().unwrap_or(a);
         (a.starts_with("--") && a.len() > 2 && !matches!(name, "--help" | "--version"))
             // Verbs of runc's that are no command of palisade's (`run` is both: palisade's).
-            || matches!(a, "create" | "start" | "state" | "kill" | "delete" | "ps" | "features" | "spec" | "exec" | "pause" | "resume")
+            || matches!(a, "create" | "start" | "state" | "kill" | "delete" | "ps" | "features" | "spec" | "exec" | "pause" | "resume" | "list")
     });
     if invoked_as_runc {
         args.splice(0..1, ["palisade".into(), "oci".into()]);

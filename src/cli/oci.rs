@@ -66,6 +66,14 @@ pub enum OciCommand {
         force: bool,
         id: String,
     },
+    /// List the containers in the state directory (runc's `list`).
+    List {
+        /// Print only the ids.
+        #[arg(short, long)]
+        quiet: bool,
+        #[arg(short, long, value_enum, default_value = "table")]
+        format: PsFormat,
+    },
     /// Freeze every process of a container (its freezer cgroup).
     Pause { id: String },
     /// Thaw a paused container.

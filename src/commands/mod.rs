@@ -10,6 +10,7 @@ pub mod lint;
 pub mod listing;
 pub mod oci;
 pub mod oci_exec;
+pub mod oci_list;
 pub mod run;
 // Image verbs.
 pub mod commit;

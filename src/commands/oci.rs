@@ -62,6 +62,7 @@ fn dispatch(args: &OciArgs) -> anyhow::Result<i32> {
         OciCommand::Kill { all, id, signal } => kill(&store, id, signal, *all).map(|()| 0),
         OciCommand::Delete { force, id } => delete(&store, id, *force).map(|()| 0),
         OciCommand::Ps { format, id } => ps(&store, id, *format).map(|()| 0),
+        OciCommand::List { quiet, format } => super::oci_list::list(&store, *quiet, *format).map(|()| 0),
         OciCommand::Pause { id } => pause(&store, id).map(|()| 0),
         OciCommand::Resume { id } => resume(&store, id).map(|()| 0),
         OciCommand::Run(a) => {
@@ -302,12 +303,11 @@ pub(super) fn start_err(message: String) -> RunError {
 
 /// Records init (pid and start time) and writes the pid file, atomically.
 ///
-/// The pid file names the calling process — the monitor under `create`, palisade itself
-/// under `run` — not init: that is the process whose exit status is the container's (it
-/// exits with init's status once init has exited and the cgroups are removed), and the one a
-/// caller that waits for the pid can reap. containerd's shim and conmon are subreapers: the
-/// monitor, orphaned when `create` returns, becomes their child, while init stays the
-/// monitor's. `state` still reports init's pid, as the runtime spec defines it.
+/// The pid file names init, as runc's does and `state` reports it. Under `create` init is
+/// a child of the `create` process, which exits once the container is created, so init is
+/// re-parented to the caller's subreaper (containerd's shim, conmon), which reaps it and
+/// reads the workload's status from it (see `runtime::Container::detached`); the monitor
+/// only watches it through a pidfd.
 fn record_init(store: &Store, id: &str, pid: Pid, status: Status, pid_file: Option<&Path>) -> Result<(), RunError> {
     let init = ProcessId::of(pid.as_raw()).ok_or_else(|| start_err(format!("init (pid {pid}) is gone")))?;
     let save = || -> anyhow::Result<()> {
@@ -318,7 +318,7 @@ fn record_init(store: &Store, id: &str, pid: Pid, status: Status, pid_file: Opti
         record.monitor = ProcessId::of(std::process::id() as i32);
         store.save(&lock, &record)?;
         if let Some(path) = pid_file {
-            super::compile::write_atomic(path, std::process::id().to_string().as_bytes())?;
+            super::compile::write_atomic(path, pid.as_raw().to_string().as_bytes())?;
         }
         Ok(())
     };

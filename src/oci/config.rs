@@ -273,8 +273,6 @@ fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections, bu
         p,
         "process.",
         &[
-            ("apparmorProfile", "AppArmor is not enabled in this kernel, and palisade never reports a profile it cannot enforce"),
-            ("selinuxLabel", "SELinux is not enabled in this kernel, and palisade never reports a label it cannot enforce"),
             ("consoleSize", "the terminal size is not set by palisade"),
             ("commandLine", "a Windows property"),
             ("scheduler", "scheduling policies are not implemented"),
@@ -282,6 +280,8 @@ fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections, bu
             ("execCPUAffinity", "CPU affinity is not implemented"),
         ],
     )?;
+    lsm_label(p.get("apparmorProfile"), "process.apparmorProfile", Lsm::AppArmor, bundle)?;
+    lsm_label(p.get("selinuxLabel"), "process.selinuxLabel", Lsm::Selinux, bundle)?;
     // A pty of the container's own devpts; its master goes to --console-socket (create) or
     // is relayed to palisade's stdio (run).
     spec.tty = p.get("terminal").and_then(Value::as_bool) == Some(true);
@@ -374,6 +374,35 @@ fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections, bu
             }
         }
     }
+    Ok(())
+}
+
+/// The Linux security modules a label can be for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lsm {
+    AppArmor,
+    Selinux,
+}
+
+/// An AppArmor profile or SELinux label the bundle asks for. palisade does not load either
+/// yet: where the module is enabled, running without it would be silently weaker than the
+/// bundle says, so the config is refused; where the kernel has no such module at all, no
+/// runtime can apply it, and the start goes on with the label reported as not enforced
+/// (the same note `palisade run` gives for a policy's LSM settings), never claimed.
+pub(super) fn lsm_label(v: Option<&Value>, key: &str, lsm: Lsm, bundle: &mut BundleSpec) -> Result<(), ConfigError> {
+    let Some(v) = v.filter(|v| !is_empty(v)) else { return Ok(()) };
+    let label = v.as_str().ok_or_else(|| invalid(key, "expected a string"))?;
+    let (name, enabled) = match lsm {
+        Lsm::AppArmor => ("AppArmor", crate::runtime::lsm::apparmor_enabled()),
+        Lsm::Selinux => ("SELinux", crate::runtime::lsm::selinux_enabled()),
+    };
+    if enabled {
+        return Err(unsupported(
+            key,
+            &format!("{name} is enabled on this host, but palisade does not apply {name} labels to OCI containers yet"),
+        ));
+    }
+    bundle.lsm_not_enforced.push(format!("{key} `{label}` ({name} is not in this kernel)"));
     Ok(())
 }
 
@@ -501,9 +530,6 @@ mod tests {
     fn unsupported_properties_are_refused_by_name() {
         for (pointer, value) in [
             ("/linux/sysctl", serde_json::json!({"kernel.panic": "1"})),
-            ("/process/apparmorProfile", serde_json::json!("x")),
-            ("/process/selinuxLabel", serde_json::json!("system_u:system_r:container_t:s0")),
-            ("/linux/mountLabel", serde_json::json!("x")),
             ("/linux/intelRdt", serde_json::json!({"closID": "x"})),
             ("/windows", serde_json::json!({"layerFolders": []})),
         ] {
@@ -511,6 +537,26 @@ mod tests {
             set(&mut config, pointer, value);
             let err = translate(&config, Path::new("/b"), "c").unwrap_err();
             assert!(matches!(err, ConfigError::Unsupported { .. }), "{pointer}: {err}");
+        }
+    }
+
+    #[test]
+    fn lsm_labels_are_refused_where_the_module_is_enabled_and_reported_where_the_kernel_has_none() {
+        for (pointer, value, enabled) in [
+            ("/process/apparmorProfile", "acme", crate::runtime::lsm::apparmor_enabled()),
+            ("/process/selinuxLabel", "system_u:system_r:container_t:s0", crate::runtime::lsm::selinux_enabled()),
+            ("/linux/mountLabel", "system_u:object_r:container_file_t:s0", crate::runtime::lsm::selinux_enabled()),
+        ] {
+            let mut config = default_spec();
+            set(&mut config, pointer, serde_json::json!(value));
+            match translate(&config, Path::new("/b"), "c") {
+                Err(ConfigError::Unsupported { .. }) if enabled => {}
+                Ok(t) if !enabled => {
+                    let notes = &t.spec.bundle.lsm_not_enforced;
+                    assert!(notes.len() == 1 && notes[0].contains(value) && notes[0].contains("not in this kernel"), "{notes:?}");
+                }
+                other => panic!("{pointer} (module enabled: {enabled}): {other:?}"),
+            }
         }
     }
 

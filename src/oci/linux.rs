@@ -15,10 +15,10 @@ pub fn translate(l: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sectio
             ("timeOffsets", "time namespaces are not implemented"),
             ("netDevices", "moving network devices into the container is not implemented"),
             ("intelRdt", "Intel RDT is not implemented"),
-            ("mountLabel", "SELinux is not enabled in this kernel, and palisade never reports a label it cannot enforce"),
             ("memoryPolicy", "NUMA memory policies are not implemented"),
         ],
     )?;
+    super::config::lsm_label(l.get("mountLabel"), "linux.mountLabel", super::config::Lsm::Selinux, bundle)?;
     namespaces(l, bundle)?;
     policy.network =
         if bundle.namespaces.iter().flatten().any(|n| n.kind == NamespaceKind::Network && n.path.is_none()) { "none" } else { "host" };
@@ -182,7 +182,7 @@ fn check_sysctl(key: &str, bundle: &BundleSpec) -> Result<(), ConfigError> {
     } else if key.starts_with("net.") {
         ("a network namespace that is not the host's", listed(NamespaceKind::Network, false))
     } else if key == "kernel.domainname" {
-        ("a private uts namespace", listed(NamespaceKind::Uts, true))
+        ("a uts namespace that is not the host's", listed(NamespaceKind::Uts, false))
     } else {
         return Err(super::config::unsupported(
             "linux.sysctl",

@@ -257,6 +257,19 @@ impl Store {
         }
     }
 
+    /// The ids of every container in the store (directories with a state file), sorted.
+    pub fn ids(&self) -> Result<Vec<String>, StateError> {
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io("read", &self.root)(e)),
+        };
+        let mut ids: Vec<String> =
+            entries.flatten().filter(|e| e.path().join("state.json").is_file()).filter_map(|e| e.file_name().into_string().ok()).collect();
+        ids.sort();
+        Ok(ids)
+    }
+
     /// Removes a container's directory.
     pub fn remove(&self, _lock: &Lock, id: &str) -> Result<(), StateError> {
         let dir = self.dir(id)?;

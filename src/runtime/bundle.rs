@@ -50,6 +50,9 @@ pub struct BundleSpec {
     /// Seccomp programs of a policy layered on the bundle (`--policy`), installed after the
     /// bundle's own: the kernel applies every filter, so the stricter answer wins.
     pub layered_seccomp: Vec<Vec<crate::seccomp::bpf::sock_filter>>,
+    /// LSM labels the bundle asks for that this kernel has no module to enforce, each
+    /// described; reported at the start, never claimed.
+    pub lsm_not_enforced: Vec<String>,
 }
 
 /// One entry of `mounts`.

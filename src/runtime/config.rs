@@ -61,6 +61,11 @@ pub struct Container {
     /// `palisade oci create`'s start gate: the workload waits for a byte on it before the
     /// hardening sequence (see workload.rs). `None` starts at once.
     pub gate: Option<std::os::fd::OwnedFd>,
+    /// Init is a child of palisade's caller (`oci create`), which exits once the container
+    /// is created, so that init is re-parented to the caller's subreaper (containerd's shim,
+    /// conmon) as runc's init is: that process reaps init and reads the workload's status.
+    /// Init then has no parent-death signal (its parent exits by design).
+    pub detached: bool,
     /// Namespaces to join, opened and checked by kind (init enters them first).
     pub joins: Vec<(NamespaceKind, std::os::fd::OwnedFd)>,
     /// What an OCI bundle asks for beyond the policy (empty for `palisade run`).
@@ -83,13 +88,21 @@ impl Container {
         let namespaces = namespaces_for(spec, network::private_namespace(network))?;
         let joins = namespaces.open_joins().at(Layer::Namespaces)?;
         let hostname = match &spec.hostname {
-            Some(name) if !namespaces.is_new(NamespaceKind::Uts) => {
+            // A joined uts namespace is the container's by the bundle's choice (a pod's);
+            // the host's is not.
+            Some(name) if namespaces.shared.contains(&NamespaceKind::Uts) => {
                 return Err(RunError::Start {
                     layer: Layer::Hostname,
-                    message: format!("hostname `{name}` asked for, but the uts namespace is not the container's own: setting it would change another namespace's name"),
+                    message: format!("hostname `{name}` asked for, but the uts namespace is the host's: setting it would rename the host"),
                 })
             }
             Some(name) => Some(name.clone()),
+            _ if spec.bundle.domainname.is_some() && namespaces.shared.contains(&NamespaceKind::Uts) => {
+                return Err(RunError::Start {
+                    layer: Layer::Hostname,
+                    message: "domainname asked for, but the uts namespace is the host's: setting it would change the host's".into(),
+                })
+            }
             // An OCI bundle without a hostname keeps the one its uts namespace has.
             None if spec.bundle.namespaces.is_some() => None,
             None => Some(id.clone()),
@@ -217,6 +230,7 @@ impl Container {
             bundle: spec.bundle.clone(),
             limits,
             gate: None,
+            detached: false,
         })
     }
 }

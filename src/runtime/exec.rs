@@ -160,7 +160,7 @@ pub fn exec(req: ExecRequest<'_>, on_running: &mut dyn FnMut(Pid) -> Result<(), 
     if detach {
         return Ok(Outcome::Detached(pid));
     }
-    let code = relay::supervise(pidfd.as_fd(), &sigfd, master)?;
+    let code = relay::supervise(pidfd.as_fd(), &sigfd, master, true)?;
     Ok(Outcome::Exited(code))
 }
 

@@ -31,8 +31,11 @@ pub fn main(c: &Container, parent: Channel) -> ! {
 }
 
 fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
-    // Die with the parent: nothing may outlive `palisade run` unsupervised.
-    sys::process::set_parent_death_signal(Signal::SIGKILL).at(Layer::Init)?;
+    // Die with the parent: nothing may outlive `palisade run` unsupervised. A detached init
+    // (`oci create`) outlives its parent by design; its subreaper supervises it.
+    if !c.detached {
+        sys::process::set_parent_death_signal(Signal::SIGKILL).at(Layer::Init)?;
+    }
     // Wait until the parent has written the id maps and moved us into the cgroups.
     match parent.recv().at(Layer::Init)? {
         Some((Message::Go, _)) => {}
@@ -53,7 +56,9 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
         sys::ids::set_gid(0).at(Layer::IdMaps)?;
         sys::ids::set_uid(0).at(Layer::IdMaps)?;
         // A credential change clears the parent-death signal (prctl(2)): set it again.
-        sys::process::set_parent_death_signal(Signal::SIGKILL).at(Layer::Init)?;
+        if !c.detached {
+            sys::process::set_parent_death_signal(Signal::SIGKILL).at(Layer::Init)?;
+        }
     }
     // Namespaces an OCI bundle joins by path (opened and checked by kind before the start).
     // The pid namespace is not among them: the parent entered it before cloning us.

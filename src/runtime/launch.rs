@@ -57,12 +57,17 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     let mut container = Container::prepare(plan, spec)?;
     let gated = gate.is_some();
     container.gate = gate;
+    // `oci create` (the gated run) detaches init: see `Container::detached`.
+    container.detached = gated;
     // What the policy asks of AppArmor and SELinux is reported as not enforced. A bundle's
     // own translation asks nothing of them (it refuses apparmorProfile and selinuxLabel),
     // so OCI runs say it only when a policy is layered on the bundle.
     let bundle_only = spec.bundle.namespaces.is_some() && spec.bundle.layered_seccomp.is_empty();
     if let Some(note) = super::lsm::note(&plan.policy).filter(|_| !bundle_only) {
         eprintln!("palisade: note: {note}");
+    }
+    if !spec.bundle.lsm_not_enforced.is_empty() {
+        eprintln!("palisade: note: not enforced here: {}", spec.bundle.lsm_not_enforced.join(", "));
     }
     let cgroup_name = spec.cgroups_path.clone().unwrap_or_else(|| format!("palisade-{}", container.id));
     let cgroup = Cgroup::create(&cgroup_name, &container.limits)?;
@@ -83,7 +88,8 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
         }
         None => None,
     };
-    let cloned = sys::process::clone_process(container.namespaces.clone_flags());
+    let parent_flag = if container.detached { nix::libc::CLONE_PARENT as u64 } else { 0 };
+    let cloned = sys::process::clone_process(container.namespaces.clone_flags() | parent_flag);
     if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_pid_ns, &cloned) {
         sys::ns::enter(own.as_fd(), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
     }
@@ -95,7 +101,7 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
     drop(child);
-    let mut init = InitGuard { pidfd: Some(pidfd) };
+    let mut init = InitGuard { pidfd: Some(pidfd), reap: !container.detached };
 
     container.namespaces.write_id_maps(pid).at(Layer::IdMaps)?;
     if let Some(cg) = &cgroup {
@@ -140,7 +146,7 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
             }
         }
     }
-    let code = relay::supervise(init.pidfd.as_ref().expect("init not reaped yet").as_fd(), &sigfd, master)?;
+    let code = relay::supervise(init.pidfd.as_ref().expect("init not reaped yet").as_fd(), &sigfd, master, init.reap)?;
     init.pidfd = None;
     if let Some(cg) = cgroup {
         cg.remove()?;
@@ -150,15 +156,21 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
 }
 
 /// Owns init until it is reaped; on any early return it is killed and reaped, so no
-/// process (and with it no namespace) outlives the failed start.
+/// process (and with it no namespace) outlives the failed start. A detached init is not our
+/// child: it is waited for (its pidfd turns readable at exit) and left to its parent to reap.
 struct InitGuard {
     pidfd: Option<OwnedFd>,
+    reap: bool,
 }
 
 impl InitGuard {
     /// Waits for init to exit and describes how it ended.
     fn wait(&mut self) -> Result<String, RunError> {
         let Some(fd) = self.pidfd.take() else { return Ok("already reaped".into()) };
+        if !self.reap {
+            sys::process::pidfd_wait_exit(fd.as_fd()).at(Layer::Init)?;
+            return Ok("exited".into());
+        }
         let status = sys::process::pidfd_wait(fd.as_fd()).at(Layer::Init)?;
         Ok(format!("{status:?}"))
     }
@@ -168,7 +180,7 @@ impl Drop for InitGuard {
     fn drop(&mut self) {
         if let Some(fd) = self.pidfd.take() {
             let killed = sys::process::pidfd_signal(fd.as_fd(), Signal::SIGKILL);
-            let reaped = sys::process::pidfd_wait(fd.as_fd());
+            let reaped = if self.reap { sys::process::pidfd_wait(fd.as_fd()).map(drop) } else { sys::process::pidfd_wait_exit(fd.as_fd()) };
             if let Err(e) = killed.and(reaped.map(drop)) {
                 eprintln!("palisade: cleanup: init: {e}");
             }

@@ -9,8 +9,10 @@ use nix::sys::signal::Signal;
 use nix::sys::signalfd::SignalFd;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-/// Supervises init until it exits; returns the exit code for `palisade run`.
-pub fn supervise(init: BorrowedFd<'_>, sigfd: &SignalFd, master: Option<OwnedFd>) -> Result<i32, RunError> {
+/// Supervises init until it exits; returns the exit code for `palisade run`. Without `reap`
+/// (a detached init, which is not our child) its parent collects the status, and 0 is
+/// returned.
+pub fn supervise(init: BorrowedFd<'_>, sigfd: &SignalFd, master: Option<OwnedFd>, reap: bool) -> Result<i32, RunError> {
     let stdin = stdio(0);
     let stdout = stdio(1);
     // With a pty, the user's terminal goes raw so keys (ctrl-c included) reach the workload's
@@ -72,6 +74,9 @@ pub fn supervise(init: BorrowedFd<'_>, sigfd: &SignalFd, master: Option<OwnedFd>
     // Everything in the namespace is gone with init, so the pty's remaining output ends in EIO.
     if let (Some(m), true) = (&master, master_open) {
         while copy(m.as_fd(), stdout, &mut buf) {}
+    }
+    if !reap {
+        return Ok(0);
     }
     let status = sys::process::pidfd_wait(init).at(Layer::Init)?;
     Ok(sys::process::exit_code(status))

@@ -46,7 +46,8 @@ pub fn thread_count() -> Result<usize> {
 
 /// Creates a child process like fork(2) (copy-on-write, same stack) in new namespaces
 /// (`CLONE_NEW*` bits of `namespaces`), returning a pidfd so that later signals and waits can
-/// never hit a recycled pid. The child gets `SIGCHLD` as its exit signal.
+/// never hit a recycled pid. The child gets `SIGCHLD` as its exit signal. With
+/// `CLONE_PARENT` among the flags the child is our parent's child instead of ours.
 ///
 /// Refuses to run in a multi-threaded process: only the calling thread would exist in the
 /// child, and any lock another thread held (malloc's, stdio's) would stay locked forever.
@@ -62,7 +63,9 @@ pub fn clone_process(namespaces: u64) -> Result<Forked> {
     let mut args = CloneArgs {
         flags: namespaces | libc::CLONE_PIDFD as u64,
         pidfd: &mut pidfd as *mut RawFd as u64,
-        exit_signal: libc::SIGCHLD as u64,
+        // With CLONE_PARENT clone3 requires 0 here: the child inherits the caller's own exit
+        // signal (SIGCHLD for every process palisade forks), as its new parent expects.
+        exit_signal: if namespaces & libc::CLONE_PARENT as u64 != 0 { 0 } else { libc::SIGCHLD as u64 },
         ..CloneArgs::default()
     };
     // SAFETY: `args` is a valid clone_args of the size passed; `pidfd` outlives the call. With
@@ -83,6 +86,19 @@ pub fn clone_process(namespaces: u64) -> Result<Forked> {
 /// A plain fork (no new namespaces), with a pidfd for the child.
 pub fn fork_process() -> Result<Forked> {
     clone_process(0)
+}
+
+/// Blocks until the process behind `pidfd` has exited, without reaping it (it need not be
+/// our child): a pidfd turns readable when its process exits (pidfd_open(2)).
+pub fn pidfd_wait_exit(pidfd: BorrowedFd<'_>) -> Result<()> {
+    loop {
+        let mut fds = [nix::poll::PollFd::new(pidfd, nix::poll::PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::NONE) {
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(Error::errno("poll(pidfd)", e)),
+        }
+    }
 }
 
 /// Sends `signal` to the process behind `pidfd` (pidfd_send_signal(2)): unlike kill(2) it
