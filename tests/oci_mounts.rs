@@ -49,9 +49,10 @@ fn oci_run_mounts_the_configs_list_in_order_with_devices_and_propagation() {
 }
 
 /// runc's default list as is: its `cgroup` entry is the unified hierarchy where the host
-/// has only that, and refused by name on a cgroup v1 (or hybrid) host.
+/// has only that; on a cgroup v1 (or hybrid) host a tmpfs with one read-only mount per
+/// hierarchy, each rooted at the container's own group (its pids.max is the config's limit).
 #[test]
-fn a_cgroup_mount_is_cgroup2_or_refused_by_name() {
+fn a_cgroup_mount_shows_the_containers_own_groups_read_only() {
     let _s = serial();
     require_root();
     let rootfs = Rootfs::new();
@@ -62,7 +63,14 @@ fn a_cgroup_mount_is_cgroup2_or_refused_by_name() {
     let path = bundle.path().join("config.json");
     let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     config["root"]["path"] = rootfs.path().to_str().unwrap().into();
-    config["process"]["args"] = json!(["sh", "-c", "grep ' /sys/fs/cgroup ' /proc/self/mountinfo"]);
+    config["process"]["args"] = json!([
+        "sh",
+        "-c",
+        "grep ' /sys/fs/cgroup' /proc/self/mountinfo; echo pids.max=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null); \
+         (echo 5 > /sys/fs/cgroup/pids/pids.max) 2>/dev/null && echo raised || echo write-refused; \
+         mkdir /sys/fs/cgroup/x 2>/dev/null && echo tmpfs-writable || echo tmpfs-ro"
+    ]);
+    config["linux"]["resources"] = json!({"pids": {"limit": 77}});
     config["mounts"] = Value::Array(default_mounts(true));
     std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
     let out = palisade(["oci", "--root", state.path().to_str().unwrap(), "run", "--bundle", bundle.path().to_str().unwrap(), "m2"]);
@@ -71,10 +79,19 @@ fn a_cgroup_mount_is_cgroup2_or_refused_by_name() {
         let line = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(has_ro_cgroup2(&line), "{line}");
     } else {
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_ne!(code(&out), 0, "{}", describe(&out));
-        // The runtime says `cgroup v1` (oci_mounts.rs); a translation may refuse it first.
-        assert!(err.contains("mounts[6]") && err.contains("cgroup"), "{}", describe(&out));
+        assert_eq!(code(&out), 0, "{}", describe(&out));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mounts = mountinfo(&text);
+        assert!(mounts.iter().any(|(point, _, fstype, _, _)| point == "/sys/fs/cgroup" && fstype == "tmpfs"), "{text}");
+        assert!(
+            mounts
+                .iter()
+                .any(|(point, _, fstype, _, options)| point == "/sys/fs/cgroup/pids" && fstype == "cgroup" && options.starts_with("ro,")),
+            "{text}"
+        );
+        // The hierarchy's root is the container's group: its limit, not the host's `max`.
+        assert!(text.contains("pids.max=77"), "{text}");
+        assert!(text.contains("write-refused") && text.contains("tmpfs-ro"), "{text}");
     }
     assert_no_leaks();
 }

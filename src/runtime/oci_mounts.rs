@@ -183,11 +183,71 @@ pub enum Filesystem {
     Mqueue,
     /// `cgroup2`, or `cgroup` on a host with only the unified hierarchy (as runc does).
     Cgroup2,
+    /// `cgroup` on a cgroup v1 (or hybrid) host: a tmpfs holding one read-only mount per
+    /// v1 hierarchy of the host, each rooted at the container's own cgroup (init mounts
+    /// them in its cgroup namespace), as runc builds it.
+    CgroupV1(Vec<Hierarchy>),
     /// From the host: the source checked by the policy's volume rules and held open.
     Bind {
         volume: Volume,
         recursive: bool,
     },
+}
+
+/// A cgroup v1 hierarchy of the host: the directory it is mounted at under /sys/fs/cgroup
+/// and the mount options that select it (its controllers, or `none,name=…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    pub name: String,
+    pub options: String,
+}
+
+/// The controllers a v1 hierarchy can carry (Documentation/admin-guide/cgroup-v1).
+const V1_CONTROLLERS: &[&str] = &[
+    "blkio",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "memory",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "pids",
+    "rdma",
+    "misc",
+];
+
+/// The host's cgroup v1 hierarchies mounted directly under /sys/fs/cgroup, from mountinfo.
+fn v1_hierarchies() -> std::io::Result<Vec<Hierarchy>> {
+    Ok(parse_v1_hierarchies(&std::fs::read_to_string("/proc/self/mountinfo")?))
+}
+
+/// Parses mountinfo lines (proc(5)): `… mount-point … - cgroup source super-options`.
+fn parse_v1_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
+    let mut found: Vec<Hierarchy> = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let mut r = right.split(' ');
+        if r.next() != Some("cgroup") {
+            continue;
+        }
+        let Some(name) = left.split(' ').nth(4).and_then(|p| p.strip_prefix("/sys/fs/cgroup/")).filter(|n| !n.contains('/')) else {
+            continue;
+        };
+        let supers = r.nth(1).unwrap_or("");
+        let mut options: Vec<&str> = supers.split(',').filter(|o| V1_CONTROLLERS.contains(o) || o.starts_with("name=")).collect();
+        if options.is_empty() || found.iter().any(|h| h.name == name) {
+            continue;
+        }
+        if options.iter().all(|o| o.starts_with("name=")) {
+            options.insert(0, "none");
+        }
+        found.push(Hierarchy { name: name.to_string(), options: options.join(",") });
+    }
+    found
 }
 
 /// One checked entry of the config's `mounts`.
@@ -290,17 +350,15 @@ fn prepare_one(index: usize, e: &MountEntry, cx: Context<'_>) -> Result<OciMount
             "cgroup2" => Filesystem::Cgroup2,
             "cgroup" => {
                 let unified = m::is_cgroup2(Path::new("/sys/fs/cgroup")).map_err(|err| invalid(err.to_string()))?;
-                if !unified {
-                    // Under cgroup v1 each controller is a hierarchy of its own: the
-                    // container would need one read-only mount per controller, each kept
-                    // to its cgroup namespace, under a tmpfs that mountinfo would show as
-                    // the `cgroup` entry's type. palisade does not build that; a half
-                    // version (the host's tree bound in) would show the host's cgroups.
-                    return Err(unsupported(
-                        "this host's /sys/fs/cgroup is cgroup v1 (or hybrid), and palisade mounts only the unified hierarchy (cgroup2) in a container; remove the mount, or run on a cgroup v2 host",
-                    ));
+                if unified {
+                    Filesystem::Cgroup2
+                } else {
+                    let hierarchies = v1_hierarchies().map_err(|err| invalid(format!("reading the host's cgroup hierarchies: {err}")))?;
+                    if hierarchies.is_empty() {
+                        return Err(unsupported("this host has no cgroup v1 hierarchy mounted to show"));
+                    }
+                    Filesystem::CgroupV1(hierarchies)
                 }
-                Filesystem::Cgroup2
             }
             _ => return Err(unsupported("palisade mounts proc, sysfs, tmpfs, devpts, mqueue, cgroup2 and bind mounts")),
         }
@@ -391,6 +449,19 @@ fn mount_one(root: &OwnedFd, mt: &OciMount, source: Option<&OwnedFd>, private_sy
         // Read-only: in the container's cgroup namespace the root is its own cgroup, whose
         // limits the workload must not raise.
         Filesystem::Cgroup2 => fresh("cgroup2", flags | Flags::MS_NODEV | Flags::MS_RDONLY)?,
+        Filesystem::CgroupV1(hierarchies) => {
+            let hardened = Flags::MS_NOSUID | Flags::MS_NODEV | Flags::MS_NOEXEC;
+            m::mount(Some("tmpfs"), &at, Some("tmpfs"), hardened, Some("mode=755,size=64k"))?;
+            for h in hierarchies {
+                let dir = m::open_in_root(root.as_fd(), &mt.destination.join(&h.name), Create::Dir)?;
+                // Read-only: in the container's cgroup namespace the hierarchy's root is the
+                // container's own group, whose limits the workload must not raise.
+                m::mount(Some("cgroup"), &m::fd_path(dir.as_fd()), Some("cgroup"), hardened | Flags::MS_RDONLY, Some(&h.options))?;
+            }
+            // No new entries in the tmpfs once the hierarchies are in.
+            let mounted = m::open_in_root(root.as_fd(), &mt.destination, Create::Never)?;
+            m::set_attributes(mounted.as_fd(), attr::RDONLY, 0, false)?;
+        }
         Filesystem::Bind { volume, recursive } => {
             let source = source.expect("every bind has a reopened source");
             m::bind(&m::fd_path(source.as_fd()), &at, *recursive)?;
@@ -512,11 +583,26 @@ mod tests {
     }
 
     #[test]
+    fn v1_hierarchies_come_from_mountinfo() {
+        let text = "30 23 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs ro,mode=755
+31 30 0:27 / /sys/fs/cgroup/systemd rw,nosuid - cgroup cgroup rw,xattr,name=systemd
+32 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
+33 30 0:29 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
+34 30 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate
+35 23 0:29 /x /srv/elsewhere rw - cgroup cgroup rw,memory
+";
+        let h = parse_v1_hierarchies(text);
+        let pairs: Vec<(&str, &str)> = h.iter().map(|h| (h.name.as_str(), h.options.as_str())).collect();
+        assert_eq!(pairs, [("systemd", "none,name=systemd"), ("cpu,cpuacct", "cpu,cpuacct"), ("memory", "memory")]);
+    }
+
+    #[test]
     fn cgroup_follows_the_host_hierarchy() {
         let unified = m::is_cgroup2(Path::new("/sys/fs/cgroup")).unwrap();
         match check(entry("/sys/fs/cgroup", "cgroup", "cgroup", &["ro", "nosuid"])) {
-            Ok(mt) => assert!(unified && matches!(mt.fs, Filesystem::Cgroup2)),
-            Err(e) => assert!(!unified && e.to_string().contains("cgroup v1"), "{e}"),
+            Ok(mt) if unified => assert!(matches!(mt.fs, Filesystem::Cgroup2)),
+            Ok(mt) => assert!(matches!(&mt.fs, Filesystem::CgroupV1(h) if !h.is_empty())),
+            Err(e) => panic!("{e}"),
         }
         let e = check_in(entry("/sys/fs/cgroup", "cgroup2", "cgroup", &["ro"]), false).unwrap_err().to_string();
         assert!(e.contains("no cgroup namespace of its own"), "{e}");
