@@ -365,11 +365,19 @@ fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections, bu
                 .strip_prefix("RLIMIT_")
                 .ok_or_else(|| invalid("process.rlimits", format!("`{ty}` is not RLIMIT_*")))?
                 .to_ascii_lowercase();
+            if !crate::policy::lower::RLIMITS.contains(&name.as_str()) {
+                return Err(invalid("process.rlimits", format!("`{ty}` is not a resource limit of this kernel")));
+            }
             let n = |k: &str| {
                 uint(r.get(k), &format!("process.rlimits {ty}.{k}"))?
                     .ok_or_else(|| invalid("process.rlimits", format!("{ty}: missing {k}")))
             };
-            if policy.rlimits.insert(name, (n("soft")?, n("hard")?)).is_some() {
+            let (soft, hard) = (n("soft")?, n("hard")?);
+            if soft > hard {
+                // setrlimit(2) refuses it (EINVAL): a config error, said as one.
+                return Err(invalid("process.rlimits", format!("{ty}: soft limit {soft} exceeds hard limit {hard}")));
+            }
+            if policy.rlimits.insert(name, (soft, hard)).is_some() {
                 return Err(invalid("process.rlimits", format!("{ty} is given twice")));
             }
         }
