@@ -318,6 +318,29 @@ pub fn cap_mask(policy: &str) -> String {
     format!("{mask:016x}")
 }
 
+/// The hardening a process runs under, from its /proc/PID/status (or a `cat` of it): seccomp
+/// mode and filter count, no_new_privs and the capability sets. The OCI client tests compare
+/// an exec'd process's with the container's own.
+pub fn hardening(status: &str) -> Vec<(String, String)> {
+    const KEYS: &[&str] = &["Seccomp", "Seccomp_filters", "NoNewPrivs", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"];
+    status
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| KEYS.contains(k))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// The host pids in a cgroup directory whose command name is `comm`.
+pub fn pids_named(group: &Path, comm: &str) -> Vec<i32> {
+    let procs = std::fs::read_to_string(group.join("cgroup.procs")).unwrap_or_default();
+    procs
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm))
+        .collect()
+}
+
 /// Builds a busybox image with umoci in `dir` and archives it with skopeo as an OCI archive
 /// named `image` (the clients under test import it); returns the archive's path.
 pub fn busybox_oci_archive(dir: &Path, image: &str) -> PathBuf {
