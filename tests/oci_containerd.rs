@@ -84,6 +84,13 @@ impl Containerd {
         output_within(cmd)
     }
 
+    /// [`Containerd::ctr`] for cleanup: `None` instead of a failure when it hangs.
+    fn try_ctr(&self, args: &[&str]) -> Option<Output> {
+        let mut cmd = Command::new(&self.ctr);
+        cmd.arg("-a").arg(self.dir.path().join("c/c.sock")).args(["-n", &self.namespace]).args(args);
+        try_output_within(cmd)
+    }
+
     /// `ctr run` of the test image with palisade's state and fifos under the temp dir.
     fn run(&self, options: &[&str], id: &str, command: &[&str]) -> Output {
         let root = self.dir.path().join("runc-root");
@@ -139,9 +146,12 @@ impl Drop for Containerd {
         // temp dir and the namespace's cgroups.
         if self.child.is_some() {
             for id in ["hello", "status", "limited", "verbs"] {
-                let _ = self.ctr(&["tasks", "kill", "-s", "SIGKILL", id]);
-                let _ = self.ctr(&["tasks", "delete", "--force", id]);
-                let _ = self.ctr(&["containers", "delete", id]);
+                // A task left paused dies of SIGKILL only once thawed, and `delete --force`
+                // waits for it to die.
+                let _ = std::fs::write(Path::new("/sys/fs/cgroup/freezer").join(&self.namespace).join(id).join("freezer.state"), "THAWED");
+                let _ = self.try_ctr(&["tasks", "kill", "-s", "SIGKILL", id]);
+                let _ = self.try_ctr(&["tasks", "delete", "--force", id]);
+                let _ = self.try_ctr(&["containers", "delete", id]);
             }
         }
         self.stop();

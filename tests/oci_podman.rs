@@ -53,6 +53,15 @@ impl Podman {
 
     /// `podman` with this test's storage and configuration, to completion (killed after a minute).
     fn podman(&self, args: &[&str]) -> Output {
+        output_within(self.command(args))
+    }
+
+    /// [`Podman::podman`] for cleanup: `None` instead of a failure when it hangs.
+    fn try_podman(&self, args: &[&str]) -> Option<Output> {
+        try_output_within(self.command(args))
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let d = self.dir.path();
         let mut cmd = Command::new(&self.podman);
         cmd.env("CONTAINERS_CONF", d.join("containers.conf"))
@@ -69,7 +78,7 @@ impl Podman {
             .arg("--runtime")
             .arg(env!("CARGO_BIN_EXE_palisade"))
             .args(args);
-        output_within(cmd)
+        cmd
     }
 
     /// Builds a busybox image (umoci), archives it (skopeo) and loads it.
@@ -123,8 +132,8 @@ fn remove_groups(dir: &Path) {
 
 impl Drop for Podman {
     fn drop(&mut self) {
-        let _ = self.podman(&["rm", "--all", "--force"]);
-        let _ = self.podman(&["rmi", "--all", "--force"]);
+        let _ = self.try_podman(&["rm", "--all", "--force"]);
+        let _ = self.try_podman(&["rmi", "--all", "--force"]);
         for (pid, _) in marked() {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }

@@ -164,7 +164,15 @@ pub fn palisade_command() -> Command {
 
 /// Runs a command to completion with stdin closed, failing the test (after killing the
 /// command, whose init dies with it) if it takes longer than [`TIMEOUT`].
-pub fn output_within(mut cmd: Command) -> Output {
+pub fn output_within(cmd: Command) -> Output {
+    let what = format!("{cmd:?}");
+    try_output_within(cmd).unwrap_or_else(|| panic!("{what} did not finish within {TIMEOUT:?}"))
+}
+
+/// [`output_within`] that returns `None` (the command killed) instead of failing: for
+/// cleanup in `Drop`, where a panic during a failed test's unwinding aborts the test binary
+/// and skips the rest of the cleanup.
+pub fn try_output_within(mut cmd: Command) -> Option<Output> {
     let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -182,13 +190,14 @@ pub fn output_within(mut cmd: Command) -> Output {
             break status;
         }
         if start.elapsed() > TIMEOUT {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("{cmd:?} did not finish within {TIMEOUT:?}");
+            // The readers are left behind: a grandchild may still hold the pipes open.
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    Output { status, stdout: out_reader.join().unwrap().unwrap(), stderr: err_reader.join().unwrap().unwrap() }
+    Some(Output { status, stdout: out_reader.join().unwrap().unwrap(), stderr: err_reader.join().unwrap().unwrap() })
 }
 
 /// Runs `palisade ARGS` with stdin closed and returns its output.
