@@ -5,8 +5,9 @@
 //! (`/<namespace>/<id>`) and deletion; then, on a detached container, the verbs the shim
 //! drives beyond the lifecycle: `exec --process FILE --detach --pid-file F` (`ctr tasks
 //! exec`: output, exit status, the container's hardening) and `pause`/`resume` (`ctr tasks
-//! pause|resume`: the task's status and the v1 freezer). Everything it starts is stopped
-//! and removed, also when it fails. Needs root, containerd, ctr, umoci, skopeo and
+//! pause|resume`: the task's status and the v1 freezer), SIGKILL to a paused task and
+//! `delete --force` of a stopped one. Everything it starts is stopped and removed, also
+//! when it fails. Needs root, containerd, ctr, umoci, skopeo and
 //! busybox-static: a missing tool fails the test (naming the package), never skips it.
 
 mod run_common;
@@ -332,11 +333,17 @@ fn containerd_execs_pauses_and_resumes_through_palisade() {
     let out = c.exec("e3", "verbs", &["echo", "resumed"]);
     assert_eq!(stdout(&out), "resumed\n", "ctr tasks exec after resume: {}", describe(&out));
 
+    // SIGKILL to a paused task stops it (the runtime thaws the group, as runc does), and
+    // `delete --force` of the stopped task (the shim's `kill --all` finds no process and
+    // must say `container not running`, which the shim tolerates) removes it.
+    let out = c.ctr(&["tasks", "pause", "verbs"]);
+    assert!(out.status.success(), "ctr tasks pause: {}", describe(&out));
+    wait_task(&c, "verbs", "PAUSED");
     let out = c.ctr(&["tasks", "kill", "-s", "SIGKILL", "verbs"]);
     assert!(out.status.success(), "ctr tasks kill: {}", describe(&out));
     wait_task(&c, "verbs", "STOPPED");
-    let out = c.ctr(&["tasks", "delete", "verbs"]);
-    assert!(out.status.success(), "ctr tasks delete: {}", describe(&out));
+    let out = c.ctr(&["tasks", "delete", "--force", "verbs"]);
+    assert!(out.status.success(), "ctr tasks delete --force: {}\ncontainerd log:\n{}", describe(&out), c.log());
     let out = c.ctr(&["containers", "delete", "verbs"]);
     assert!(out.status.success(), "ctr containers delete: {}", describe(&out));
     assert!(c.cgroup_dirs("verbs").is_empty(), "the container's cgroups outlived it");
