@@ -2,9 +2,13 @@
 //! its own containerd on private sockets under a temporary directory, with a PATH whose
 //! `runc` is palisade (containerd's runc shim calls `runc` by name), imports an image built
 //! with umoci and skopeo, and runs it with `ctr run`: output, exit status, `linux.cgroupsPath`
-//! (`/<namespace>/<id>`) and deletion. Everything it starts is stopped and removed, also when
-//! it fails. Needs root, containerd, ctr, umoci, skopeo and busybox-static: a missing tool
-//! fails the test (naming the package), never skips it.
+//! (`/<namespace>/<id>`) and deletion; then, on a detached container, the verbs the shim
+//! drives beyond the lifecycle: `exec --process FILE --detach --pid-file F` (`ctr tasks
+//! exec`: output, exit status, the container's hardening) and `pause`/`resume` (`ctr tasks
+//! pause|resume`: the task's status and the v1 freezer), SIGKILL to a paused task and
+//! `delete --force` of a stopped one. Everything it starts is stopped and removed, also
+//! when it fails. Needs root, containerd, ctr, umoci, skopeo and
+//! busybox-static: a missing tool fails the test (naming the package), never skips it.
 
 mod run_common;
 
@@ -81,6 +85,13 @@ impl Containerd {
         output_within(cmd)
     }
 
+    /// [`Containerd::ctr`] for cleanup: `None` instead of a failure when it hangs.
+    fn try_ctr(&self, args: &[&str]) -> Option<Output> {
+        let mut cmd = Command::new(&self.ctr);
+        cmd.arg("-a").arg(self.dir.path().join("c/c.sock")).args(["-n", &self.namespace]).args(args);
+        try_output_within(cmd)
+    }
+
     /// `ctr run` of the test image with palisade's state and fifos under the temp dir.
     fn run(&self, options: &[&str], id: &str, command: &[&str]) -> Output {
         let root = self.dir.path().join("runc-root");
@@ -88,6 +99,14 @@ impl Containerd {
         let mut args = vec!["run", "--runc-root", root.to_str().unwrap(), "--fifo-dir", fifo.to_str().unwrap()];
         args.extend_from_slice(options);
         args.extend_from_slice(&[IMAGE, id]);
+        args.extend_from_slice(command);
+        self.ctr(&args)
+    }
+
+    /// `ctr tasks exec --exec-id EXEC_ID ID COMMAND…`, attached, with its fifos under the temp dir.
+    fn exec(&self, exec_id: &str, id: &str, command: &[&str]) -> Output {
+        let fifo = self.dir.path().join("fifo");
+        let mut args = vec!["tasks", "exec", "--fifo-dir", fifo.to_str().unwrap(), "--exec-id", exec_id, id];
         args.extend_from_slice(command);
         self.ctr(&args)
     }
@@ -127,10 +146,13 @@ impl Drop for Containerd {
         // then containerd, then anything still carrying this run's marker, mounts under the
         // temp dir and the namespace's cgroups.
         if self.child.is_some() {
-            for id in ["hello", "status", "limited"] {
-                let _ = self.ctr(&["tasks", "kill", "-s", "SIGKILL", id]);
-                let _ = self.ctr(&["tasks", "delete", "--force", id]);
-                let _ = self.ctr(&["containers", "delete", id]);
+            for id in ["hello", "status", "limited", "verbs"] {
+                // A task left paused dies of SIGKILL only once thawed, and `delete --force`
+                // waits for it to die.
+                let _ = std::fs::write(Path::new("/sys/fs/cgroup/freezer").join(&self.namespace).join(id).join("freezer.state"), "THAWED");
+                let _ = self.try_ctr(&["tasks", "kill", "-s", "SIGKILL", id]);
+                let _ = self.try_ctr(&["tasks", "delete", "--force", id]);
+                let _ = self.try_ctr(&["containers", "delete", id]);
             }
         }
         self.stop();
@@ -257,6 +279,80 @@ fn containerd_runs_a_busybox_image_through_palisade() {
 
     // containerd itself and the parent group it named (`/<namespace>`, which palisade leaves
     // in place as runc does) go before the leak check.
+    c.stop();
+    let left = marked();
+    assert!(left.is_empty(), "processes outlived containerd: {left:?}");
+    drop(c);
+    assert_no_leaks();
+}
+
+#[test]
+fn containerd_execs_pauses_and_resumes_through_palisade() {
+    let _s = serial();
+    require_root();
+    let mut c = Containerd::start();
+    c.import_busybox();
+
+    let out = c.run(&["-d"], "verbs", &["sleep", "60"]);
+    assert!(out.status.success(), "ctr run -d: {}\ncontainerd log:\n{}", describe(&out), c.log());
+    wait_task(&c, "verbs", "RUNNING");
+    // The v1 freezer group at the cgroupsPath containerd gives, /<namespace>/<id>.
+    let freezer = Path::new("/sys/fs/cgroup/freezer").join(&c.namespace).join("verbs");
+    let state = freezer.join("freezer.state");
+    assert!(state.exists(), "no freezer group {}; the container's groups: {:?}", freezer.display(), c.cgroup_dirs("verbs"));
+
+    // exec: the shim runs `exec --process FILE --detach --pid-file F verbs` and reaps the
+    // process as its subreaper; ctr prints its output and exits with its status.
+    let out = c.exec("e1", "verbs", &["sh", "-c", "echo exec-ok; cat /proc/self/status"]);
+    assert!(out.status.success(), "ctr tasks exec: {}\ncontainerd log:\n{}", describe(&out), c.log());
+    let text = stdout(&out);
+    assert_eq!(text.lines().next(), Some("exec-ok"), "{}", describe(&out));
+    // The exec'd process runs under the container's hardening: the same seccomp mode and
+    // filters, no_new_privs and capabilities as the container's own process.
+    let sleepers = pids_named(&freezer, "sleep");
+    assert_eq!(sleepers.len(), 1, "the container's sleep in {}: {sleepers:?}", freezer.display());
+    let own = hardening(&std::fs::read_to_string(format!("/proc/{}/status", sleepers[0])).unwrap());
+    let exec = hardening(&text);
+    assert!(own.iter().any(|(k, v)| k == "Seccomp" && v == "2"), "the container's process has no seccomp filter: {own:?}");
+    assert!(own.iter().any(|(k, v)| k == "NoNewPrivs" && v == "1"), "the container's process may gain privileges: {own:?}");
+    assert_eq!(exec, own, "the exec'd process's hardening differs from the container's\n{}", describe(&out));
+
+    let out = c.exec("e2", "verbs", &["sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "ctr tasks exec: {}", describe(&out));
+
+    // pause: the task reads PAUSED and the freezer FROZEN; resume undoes both.
+    let out = c.ctr(&["tasks", "pause", "verbs"]);
+    assert!(out.status.success(), "ctr tasks pause: {}\ncontainerd log:\n{}", describe(&out), c.log());
+    wait_task(&c, "verbs", "PAUSED");
+    assert_eq!(std::fs::read_to_string(&state).unwrap().trim(), "FROZEN");
+    let out = c.ctr(&["tasks", "resume", "verbs"]);
+    assert!(out.status.success(), "ctr tasks resume: {}\ncontainerd log:\n{}", describe(&out), c.log());
+    wait_task(&c, "verbs", "RUNNING");
+    assert_eq!(std::fs::read_to_string(&state).unwrap().trim(), "THAWED");
+    // Thawed means running again: an exec after the resume still works.
+    let out = c.exec("e3", "verbs", &["echo", "resumed"]);
+    assert_eq!(stdout(&out), "resumed\n", "ctr tasks exec after resume: {}", describe(&out));
+
+    // SIGKILL to a paused task stops it (the runtime thaws the group, as runc does), and
+    // `delete --force` of the stopped task (the shim's `kill --all` finds no process and
+    // must say `container not running`, which the shim tolerates) removes it.
+    let out = c.ctr(&["tasks", "pause", "verbs"]);
+    assert!(out.status.success(), "ctr tasks pause: {}", describe(&out));
+    wait_task(&c, "verbs", "PAUSED");
+    let out = c.ctr(&["tasks", "kill", "-s", "SIGKILL", "verbs"]);
+    assert!(out.status.success(), "ctr tasks kill: {}", describe(&out));
+    wait_task(&c, "verbs", "STOPPED");
+    let out = c.ctr(&["tasks", "delete", "--force", "verbs"]);
+    assert!(out.status.success(), "ctr tasks delete --force: {}\ncontainerd log:\n{}", describe(&out), c.log());
+    let out = c.ctr(&["containers", "delete", "verbs"]);
+    assert!(out.status.success(), "ctr containers delete: {}", describe(&out));
+    assert!(c.cgroup_dirs("verbs").is_empty(), "the container's cgroups outlived it");
+
+    let out = c.ctr(&["containers", "ls", "-q"]);
+    assert_eq!(stdout(&out).trim(), "", "containers left: {}", describe(&out));
+    let out = c.ctr(&["tasks", "ls", "-q"]);
+    assert_eq!(stdout(&out).trim(), "", "tasks left: {}", describe(&out));
+
     c.stop();
     let left = marked();
     assert!(left.is_empty(), "processes outlived containerd: {left:?}");

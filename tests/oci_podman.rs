@@ -1,6 +1,8 @@
 //! podman 4.3 (Debian's package) runs a busybox image through palisade with
 //! `--runtime /path/to/palisade`: podman's conmon calls the binary with runc's verbs
-//! (`create --bundle B --pid-file P ID`, `start ID`, `delete --force ID`) and no `runc` name.
+//! (`create --bundle B --pid-file P ID`, `start ID`, `delete --force ID`; `exec --process
+//! FILE --detach --pid-file P ID` for `podman exec`, `pause ID`/`resume ID` for `podman
+//! pause`/`unpause`) and no `runc` name.
 //! The test uses a podman configuration of its own (CONTAINERS_CONF, with nofile and nproc
 //! lowered below this machine's hard limits, cgroupfs, file events) and keeps podman's root,
 //! runroot, tmpdir and network config under a temporary directory. The image is built with
@@ -51,6 +53,15 @@ impl Podman {
 
     /// `podman` with this test's storage and configuration, to completion (killed after a minute).
     fn podman(&self, args: &[&str]) -> Output {
+        output_within(self.command(args))
+    }
+
+    /// [`Podman::podman`] for cleanup: `None` instead of a failure when it hangs.
+    fn try_podman(&self, args: &[&str]) -> Option<Output> {
+        try_output_within(self.command(args))
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let d = self.dir.path();
         let mut cmd = Command::new(&self.podman);
         cmd.env("CONTAINERS_CONF", d.join("containers.conf"))
@@ -67,7 +78,7 @@ impl Podman {
             .arg("--runtime")
             .arg(env!("CARGO_BIN_EXE_palisade"))
             .args(args);
-        output_within(cmd)
+        cmd
     }
 
     /// Builds a busybox image (umoci), archives it (skopeo) and loads it.
@@ -78,9 +89,28 @@ impl Podman {
     }
 
     fn run(&self, command: &[&str]) -> Output {
-        let mut args = vec!["run", "--rm", "--network", "none", "--mount", "type=tmpfs,destination=/sys/fs/cgroup,notmpcopyup", IMAGE];
+        self.run_with(&["--rm"], command)
+    }
+
+    /// `podman run OPTIONS… IMAGE COMMAND…` with the test's network and cgroup mount.
+    fn run_with(&self, options: &[&str], command: &[&str]) -> Output {
+        let mut args = vec!["run"];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&["--network", "none", "--mount", "type=tmpfs,destination=/sys/fs/cgroup,notmpcopyup", IMAGE]);
         args.extend_from_slice(command);
         self.podman(&args)
+    }
+
+    /// `podman inspect --format FORMAT name`, trimmed.
+    fn inspect(&self, name: &str, format: &str) -> String {
+        let out = self.podman(&["inspect", "--format", format, name]);
+        assert!(out.status.success(), "podman inspect: {}", describe(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// `podman inspect`'s State.Status of container `name`.
+    fn status(&self, name: &str) -> String {
+        self.inspect(name, "{{.State.Status}}")
     }
 }
 
@@ -102,8 +132,8 @@ fn remove_groups(dir: &Path) {
 
 impl Drop for Podman {
     fn drop(&mut self) {
-        let _ = self.podman(&["rm", "--all", "--force"]);
-        let _ = self.podman(&["rmi", "--all", "--force"]);
+        let _ = self.try_podman(&["rm", "--all", "--force"]);
+        let _ = self.try_podman(&["rmi", "--all", "--force"]);
         for (pid, _) in marked() {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
         }
@@ -167,6 +197,66 @@ fn podman_runs_a_busybox_image_through_palisade() {
 
     let left = marked();
     assert!(left.is_empty(), "processes outlived podman run --rm: {left:?}");
+    drop(p);
+    assert_no_leaks();
+}
+
+#[test]
+fn podman_execs_pauses_and_unpauses_through_palisade() {
+    let _s = serial();
+    require_root();
+    let p = Podman::new();
+    p.load_busybox();
+
+    let out = p.run_with(&["-d", "--name", "verbs"], &["sleep", "60"]);
+    assert!(out.status.success(), "podman run -d: {}", describe(&out));
+    assert_eq!(p.status("verbs"), "running");
+    // podman records what `pause` returned; the v1 freezer of the container's group (where
+    // its init is, by /proc/PID/cgroup) says what the kernel did.
+    let pid = p.inspect("verbs", "{{.State.Pid}}");
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let group = cgroup.lines().find_map(|l| l.split_once(":freezer:").map(|(_, g)| g.to_string())).expect("a v1 freezer line");
+    let state = Path::new("/sys/fs/cgroup/freezer").join(group.trim_start_matches('/')).join("freezer.state");
+    assert_eq!(std::fs::read_to_string(&state).unwrap().trim(), "THAWED", "{}", state.display());
+
+    // exec: conmon runs `exec --process FILE --detach --pid-file P verbs` and reaps the
+    // process; podman prints its output and exits with its status.
+    let out = p.podman(&["exec", "verbs", "sh", "-c", "echo exec-ok; cat /proc/self/status"]);
+    assert!(out.status.success(), "podman exec: {}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(text.lines().next(), Some("exec-ok"), "{}", describe(&out));
+    // The exec'd process runs under the container's hardening, as its own process does.
+    // (podman's spec asks for no no_new_privs, which palisade honours as runc does: only
+    // the equality is checked for it, not its value.)
+    let group = state.parent().unwrap();
+    let sleepers = pids_named(group, "sleep");
+    assert_eq!(sleepers.len(), 1, "the container's sleep in {}: {sleepers:?}", group.display());
+    let own = hardening(&std::fs::read_to_string(format!("/proc/{}/status", sleepers[0])).unwrap());
+    assert!(own.iter().any(|(k, v)| k == "Seccomp" && v == "2"), "the container's process has no seccomp filter: {own:?}");
+    assert_eq!(hardening(&text), own, "the exec'd process's hardening differs from the container's\n{}", describe(&out));
+    let out = p.podman(&["exec", "verbs", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "podman exec: {}", describe(&out));
+
+    // pause/unpause: podman records the state the runtime's verbs reached.
+    let out = p.podman(&["pause", "verbs"]);
+    assert!(out.status.success(), "podman pause: {}", describe(&out));
+    assert_eq!(p.status("verbs"), "paused");
+    assert_eq!(std::fs::read_to_string(&state).unwrap().trim(), "FROZEN", "{}", state.display());
+    let out = p.podman(&["unpause", "verbs"]);
+    assert!(out.status.success(), "podman unpause: {}", describe(&out));
+    assert_eq!(p.status("verbs"), "running");
+    assert_eq!(std::fs::read_to_string(&state).unwrap().trim(), "THAWED", "{}", state.display());
+    let out = p.podman(&["exec", "verbs", "echo", "resumed"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "resumed\n", "podman exec after unpause: {}", describe(&out));
+
+    let out = p.podman(&["rm", "--force", "--time", "0", "verbs"]);
+    assert!(out.status.success(), "podman rm --force: {}", describe(&out));
+    let out = p.podman(&["ps", "-a", "-q"]);
+    assert!(out.status.success(), "podman ps: {}", describe(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "", "containers left: {}", describe(&out));
+
+    let left = marked();
+    assert!(left.is_empty(), "processes outlived podman rm --force: {left:?}");
     drop(p);
     assert_no_leaks();
 }

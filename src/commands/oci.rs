@@ -420,13 +420,19 @@ fn signal_process(p: ProcessId, signal: Signal) -> anyhow::Result<bool> {
     }
 }
 
-/// init of a container that has one (created or running).
-fn live_init(store: &Store, id: &str) -> anyhow::Result<ProcessId> {
+/// init of a container that has one (created, running or paused), with the container's
+/// record and status.
+///
+/// The error for one that has none says `container not running`, runc's words: containerd's
+/// runc shim matches them (checkKillError in pkg/process/utils.go) to tell "already
+/// stopped", which `ctr tasks delete --force` and a kill racing the exit tolerate, from a
+/// failure.
+fn live_init(store: &Store, id: &str) -> anyhow::Result<(ProcessId, Record, Status)> {
     let record = store.load(id)?;
     let status = store.status(&record);
     match (status, record.init) {
-        (Status::Created | Status::Running | Status::Paused, Some(init)) => Ok(init),
-        _ => bail!("container `{id}` is {}: it has no process", status.name()),
+        (Status::Created | Status::Running | Status::Paused, Some(init)) => Ok((init, record, status)),
+        _ => bail!("container `{id}` is {}: container not running", status.name()),
     }
 }
 
@@ -446,7 +452,7 @@ fn members(init: ProcessId) -> anyhow::Result<Vec<ProcessId>> {
 }
 
 fn ps(store: &Store, id: &str, format: PsFormat) -> anyhow::Result<()> {
-    let init = live_init(store, id)?;
+    let (init, ..) = live_init(store, id)?;
     let mut all = vec![init];
     all.extend(members(init)?);
     match format {
@@ -466,7 +472,7 @@ fn ps(store: &Store, id: &str, format: PsFormat) -> anyhow::Result<()> {
 
 fn kill(store: &Store, id: &str, signal: &str, all: bool) -> anyhow::Result<()> {
     let signal = parse_signal(signal)?;
-    let init = live_init(store, id)?;
+    let (init, record, status) = live_init(store, id)?;
     if all {
         // Every process of the container; init last, because its exit kills the rest. init
         // also exits on its own once the workload has died, so finding it gone by then means
@@ -475,12 +481,28 @@ fn kill(store: &Store, id: &str, signal: &str, all: bool) -> anyhow::Result<()> 
             signal_process(p, signal)?;
         }
         signal_process(init, signal)?;
-        return Ok(());
+    } else if !signal_process(init, signal)? {
+        bail!("container `{id}` is stopped: container not running");
     }
-    if !signal_process(init, signal)? {
-        bail!("container `{id}` is stopped: it has no process to signal");
+    if signal == Signal::SIGKILL && status == Status::Paused {
+        // Left frozen, a killed container would stay paused, and containerd's `ctr tasks
+        // delete --force` would wait for an exit that never comes. runc's kill thaws too
+        // (libcontainer Container.Signal).
+        thaw_killed(&record, init)?;
     }
     Ok(())
+}
+
+/// Thaws a paused container that has just been sent SIGKILL: v1's freezer holds even
+/// SIGKILL until the tasks thaw; thawed, they die.
+fn thaw_killed(record: &Record, killed: ProcessId) -> anyhow::Result<()> {
+    match freezer::thaw(&record.cgroups, FREEZE_TIMEOUT) {
+        Ok(()) => Ok(()),
+        // Thawed, init dies and the monitor removes the groups, possibly before the thaw
+        // reads them back: a dead process is a kill done, not a failed thaw.
+        Err(_) if !killed.alive() => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("container `{}`: thawing after SIGKILL", record.id))),
+    }
 }
 
 fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
@@ -495,9 +517,8 @@ fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
         let target = record.init.or(record.monitor).context("no process recorded")?;
         signal_process(target, Signal::SIGKILL)?;
         if status == Status::Paused {
-            // v1's freezer holds even SIGKILL until the tasks thaw; thawed, they die (as
-            // runc's delete --force does).
-            freezer::thaw(&record.cgroups, FREEZE_TIMEOUT).with_context(|| format!("container `{id}`: thawing after SIGKILL"))?;
+            // As runc's delete --force does.
+            thaw_killed(&record, target)?;
         }
     }
     // The monitor removes the cgroups once init is gone: wait for it, so that nothing of the

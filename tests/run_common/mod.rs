@@ -164,7 +164,15 @@ pub fn palisade_command() -> Command {
 
 /// Runs a command to completion with stdin closed, failing the test (after killing the
 /// command, whose init dies with it) if it takes longer than [`TIMEOUT`].
-pub fn output_within(mut cmd: Command) -> Output {
+pub fn output_within(cmd: Command) -> Output {
+    let what = format!("{cmd:?}");
+    try_output_within(cmd).unwrap_or_else(|| panic!("{what} did not finish within {TIMEOUT:?}"))
+}
+
+/// [`output_within`] that returns `None` (the command killed) instead of failing: for
+/// cleanup in `Drop`, where a panic during a failed test's unwinding aborts the test binary
+/// and skips the rest of the cleanup.
+pub fn try_output_within(mut cmd: Command) -> Option<Output> {
     let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
     let mut out = child.stdout.take().unwrap();
     let mut err = child.stderr.take().unwrap();
@@ -182,13 +190,14 @@ pub fn output_within(mut cmd: Command) -> Output {
             break status;
         }
         if start.elapsed() > TIMEOUT {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            panic!("{cmd:?} did not finish within {TIMEOUT:?}");
+            // The readers are left behind: a grandchild may still hold the pipes open.
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    Output { status, stdout: out_reader.join().unwrap().unwrap(), stderr: err_reader.join().unwrap().unwrap() }
+    Some(Output { status, stdout: out_reader.join().unwrap().unwrap(), stderr: err_reader.join().unwrap().unwrap() })
 }
 
 /// Runs `palisade ARGS` with stdin closed and returns its output.
@@ -316,6 +325,29 @@ pub fn cap_mask(policy: &str) -> String {
     let p = palisade::policy::load(&palisade::policy::PolicySource::from_arg(policy)).unwrap_or_else(|d| panic!("{}", d.render()));
     let mask = p.capabilities.kept.keys().fold(0u64, |m, c| m | (1u64 << c.index()));
     format!("{mask:016x}")
+}
+
+/// The hardening a process runs under, from its /proc/PID/status (or a `cat` of it): seccomp
+/// mode and filter count, no_new_privs and the capability sets. The OCI client tests compare
+/// an exec'd process's with the container's own.
+pub fn hardening(status: &str) -> Vec<(String, String)> {
+    const KEYS: &[&str] = &["Seccomp", "Seccomp_filters", "NoNewPrivs", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"];
+    status
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(k, _)| KEYS.contains(k))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// The host pids in a cgroup directory whose command name is `comm`.
+pub fn pids_named(group: &Path, comm: &str) -> Vec<i32> {
+    let procs = std::fs::read_to_string(group.join("cgroup.procs")).unwrap_or_default();
+    procs
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == comm))
+        .collect()
 }
 
 /// Builds a busybox image with umoci in `dir` and archives it with skopeo as an OCI archive
