@@ -234,8 +234,8 @@ fn config_keys_and_flags_palisade_cannot_honour_are_refused_by_name() {
     require_root();
     for (key, edit) in [
         (
-            "linux.personality",
-            Box::new(|c: &mut Value| c["linux"]["personality"] = serde_json::json!({"domain": "LINUX32"})) as Box<dyn Fn(&mut Value)>,
+            "linux.timeOffsets",
+            Box::new(|c: &mut Value| c["linux"]["timeOffsets"] = serde_json::json!({"monotonic": {"secs": 1}})) as Box<dyn Fn(&mut Value)>,
         ),
         // Not namespaced: it would change the host.
         ("linux.sysctl", Box::new(|c: &mut Value| c["linux"]["sysctl"] = serde_json::json!({"kernel.panic": "1"}))),
@@ -379,5 +379,72 @@ fn a_terminal_goes_to_the_console_socket() {
     assert!(b.oci(&["delete", "--force", "t"]).status.success());
     assert!(finished, "the workload never wrote to its terminal");
     assert!(reader.join().unwrap().contains("tty-ok"));
+    assert_no_leaks();
+}
+
+/// `--policy` narrows a bundle: the bundle asks for CAP_SYS_ADMIN and no no_new_privs, the
+/// layered docker-default keeps neither; a policy that requires a non-root user refuses a
+/// root bundle before anything starts.
+#[test]
+fn a_layered_policy_narrows_the_bundle() {
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["sh", "-c", "grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status"], |c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set].as_array_mut().unwrap().push("CAP_SYS_ADMIN".into());
+        }
+        c["process"]["noNewPrivileges"] = false.into();
+    });
+    let out = b.oci(&["run", "--bundle", b.path(), "l0"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(code(&out), 0, "{}", describe(&out));
+    // Alone, the bundle gets what it asks: SYS_ADMIN (bit 21) and no no_new_privs.
+    assert!(text.contains("CapEff:\t0000000020200420") && text.contains("NoNewPrivs:\t0"), "{text}");
+
+    let out = b.oci(&["run", "--policy", "docker-default", "--bundle", b.path(), "l1"]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(code(&out), 0, "{}", describe(&out));
+    let eff = text.lines().find_map(|l| l.strip_prefix("CapEff:\t")).expect("CapEff");
+    let eff = u64::from_str_radix(eff.trim(), 16).unwrap();
+    assert_eq!(eff & (1 << 21), 0, "docker-default keeps no CAP_SYS_ADMIN: {text}");
+    assert_ne!(eff & (1 << 5), 0, "CAP_KILL is in both: {text}");
+    // docker-default's filter stacks on the bundle's (none here): Seccomp 2.
+    assert!(text.contains("Seccomp:\t2"), "{text}");
+
+    let out = b.oci(&["run", "--policy", "untrusted", "--bundle", b.path(), "l2"]);
+    assert_ne!(code(&out), 0, "{}", describe(&out));
+    assert!(stderr(&out).contains("run_as_non_root"), "{}", describe(&out));
+    assert!(!b.state.path().join("l2").exists());
+    assert_no_leaks();
+}
+
+/// An AppArmor profile or SELinux label the kernel has no module for is reported as not
+/// enforced (never claimed, never silently dropped); LINUX32 personality and seccomp flags
+/// are applied.
+#[test]
+fn lsm_labels_personality_and_seccomp_flags() {
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["busybox", "uname", "-m"], |c| {
+        c["process"]["apparmorProfile"] = "acme_secure_profile".into();
+        c["linux"]["personality"] = serde_json::json!({"domain": "LINUX32"});
+        c["linux"]["seccomp"] = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "flags": ["SECCOMP_FILTER_FLAG_LOG"],
+            "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]
+        });
+    });
+    let out = b.oci(&["run", "--bundle", b.path(), "p1"]);
+    let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|v| v.trim() == "Y");
+    if apparmor {
+        assert_ne!(code(&out), 0, "{}", describe(&out));
+        assert!(stderr(&out).contains("process.apparmorProfile"), "{}", describe(&out));
+    } else {
+        assert_eq!(code(&out), 0, "{}", describe(&out));
+        assert!(stderr(&out).contains("not enforced here: process.apparmorProfile `acme_secure_profile`"), "{}", describe(&out));
+        let machine = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(matches!(machine.as_str(), "i686" | "i386" | "armv8l"), "LINUX32 persona: uname -m says {machine}");
+    }
     assert_no_leaks();
 }

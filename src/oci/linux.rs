@@ -58,25 +58,43 @@ pub fn translate(l: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sectio
 
     if let Some(personality) = object(l.get("personality"), "linux.personality")? {
         // PER_LINUX with no flags is what every process has: honoured by doing nothing.
-        let domain = personality.get("domain").and_then(Value::as_str).unwrap_or("LINUX");
-        if domain != "LINUX" || personality.get("flags").is_some_and(|f| !is_empty(f)) {
-            return Err(super::config::unsupported("linux.personality", "only the default domain LINUX without flags is supported"));
+        // runtime-spec defines the domains LINUX and LINUX32 and no flags.
+        if personality.get("flags").is_some_and(|f| !is_empty(f)) {
+            return Err(super::config::unsupported("linux.personality.flags", "runtime-spec defines no personality flags"));
         }
+        bundle.personality = match personality.get("domain").and_then(Value::as_str).unwrap_or("LINUX") {
+            "LINUX" => None,
+            // PER_LINUX32 (include/uapi/linux/personality.h): uname reports a 32-bit machine.
+            "LINUX32" => Some(0x0008),
+            other => return Err(invalid("linux.personality.domain", format!("`{other}` is not LINUX or LINUX32"))),
+        };
     }
 
     if let Some(seccomp) = l.get("seccomp").filter(|s| !is_empty(s)) {
         let profile: Profile = serde_json::from_value(seccomp.clone()).map_err(|e| ConfigError::Seccomp(e.to_string()))?;
-        if !profile.flags.is_empty() {
-            return Err(super::config::unsupported("linux.seccomp.flags", "palisade loads its filter with its own fixed flags"));
+        for flag in &profile.flags {
+            let bit = crate::sys::seccomp::FILTER_FLAGS.iter().find(|(name, _)| name == flag).map(|(_, bit)| *bit).ok_or_else(|| {
+                super::config::unsupported("linux.seccomp.flags", &format!("`{flag}` (palisade supports TSYNC, LOG and SPEC_ALLOW)"))
+            })?;
+            bundle.seccomp_flags |= bit;
         }
         if profile.listener_path.is_some() {
             return Err(super::config::unsupported("linux.seccomp.listenerPath", "seccomp user notification is not implemented"));
         }
         policy.seccomp = Some(profile);
     }
-    policy.masked_paths = strings(l.get("maskedPaths"), "linux.maskedPaths")?;
-    policy.readonly_paths = strings(l.get("readonlyPaths"), "linux.readonlyPaths")?;
+    policy.masked_paths = absolute_paths(l.get("maskedPaths"), "linux.maskedPaths")?;
+    policy.readonly_paths = absolute_paths(l.get("readonlyPaths"), "linux.readonlyPaths")?;
     Ok(())
+}
+
+/// Paths inside the container (masked or read-only): absolute, as the spec says.
+fn absolute_paths(v: Option<&Value>, key: &str) -> Result<Vec<String>, ConfigError> {
+    let paths = strings(v, key)?;
+    if let Some(p) = paths.iter().find(|p| !p.starts_with('/')) {
+        return Err(invalid(key, format!("`{p}` is not an absolute path")));
+    }
+    Ok(paths)
 }
 
 /// `linux.namespaces`: each kind once, known kinds only.

@@ -26,6 +26,10 @@ pub struct Hardening {
     /// the most restrictive answer wins (seccomp(2), "If multiple filters exist"), so a
     /// policy layered on a bundle adds its filter rather than replacing the bundle's.
     pub seccomp: Vec<Vec<sock_filter>>,
+    /// SECCOMP_FILTER_FLAG_* for the first program (an OCI config's `linux.seccomp.flags`).
+    pub seccomp_flags: u32,
+    /// personality(2) persona for the workload (an OCI config's `linux.personality`).
+    pub personality: Option<u64>,
 }
 
 impl Hardening {
@@ -66,6 +70,8 @@ impl Hardening {
             landlock: ruleset.enabled().then_some(ruleset),
             capabilities,
             seccomp,
+            seccomp_flags: bundle.seccomp_flags,
+            personality: bundle.personality,
         }
     }
 }
@@ -174,8 +180,11 @@ impl Steps for KernelSteps<'_> {
     }
 
     fn seccomp(&mut self) -> Result<(), RunError> {
-        for program in &self.hardening.seccomp {
-            sys::seccomp::install(program).at(Layer::Seccomp)?;
+        // The bundle's flags go with its own filter (the first); a layered policy's
+        // filter is installed without any.
+        for (i, program) in self.hardening.seccomp.iter().enumerate() {
+            let flags = if i == 0 { self.hardening.seccomp_flags } else { 0 };
+            sys::seccomp::install(program, flags).at(Layer::Seccomp)?;
         }
         Ok(())
     }

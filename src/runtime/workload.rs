@@ -145,6 +145,10 @@ fn prepare_and_exec(c: &Container, host_pid: i32, report: &Channel, tty: Option<
     }
     // --- end OCI lifecycle hooks ---
 
+    // The bundle's persona (LINUX32), before seccomp, which may restrict personality(2).
+    if let Some(persona) = c.hardening.personality {
+        sys::process::set_personality(persona).at(Layer::Exec)?;
+    }
     // No descriptor but stdio (and the report channel, already close-on-exec) survives
     // execve: GHSA-xr7r-f8xq-vfvv.
     sys::process::close_range_cloexec(3).at(Layer::Init)?;

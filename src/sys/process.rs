@@ -206,6 +206,13 @@ pub fn close_fds_on_spawn(cmd: &mut std::process::Command) {
     }
 }
 
+/// Sets the process's execution domain (personality(2)), e.g. PER_LINUX32.
+pub fn set_personality(persona: u64) -> Result<()> {
+    // SAFETY: personality takes one integer and changes only this process's persona.
+    let ret = unsafe { libc::personality(persona as libc::c_ulong) };
+    check(ret as libc::c_long, || format!("personality({persona:#x})")).map(|_| ())
+}
+
 /// Starts a new session with the caller as leader and no controlling terminal.
 pub fn new_session() -> Result<()> {
     nix::unistd::setsid().map(|_| ()).op(|| "setsid".into())

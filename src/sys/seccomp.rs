@@ -11,9 +11,15 @@ use nix::libc;
 /// The kernel's BPF_MAXINSNS (include/uapi/linux/bpf_common.h).
 pub const MAX_INSNS: usize = 4096;
 
-/// Installs `program` as a seccomp filter for the calling thread (SECCOMP_SET_MODE_FILTER).
-/// The kernel requires no_new_privs or CAP_SYS_ADMIN in the caller's user namespace.
-pub fn install(program: &[sock_filter]) -> Result<()> {
+/// The SECCOMP_FILTER_FLAG_* bits an OCI config may ask for, by the name runtime-spec uses
+/// (include/uapi/linux/seccomp.h).
+pub const FILTER_FLAGS: &[(&str, u32)] =
+    &[("SECCOMP_FILTER_FLAG_TSYNC", 1), ("SECCOMP_FILTER_FLAG_LOG", 2), ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", 4)];
+
+/// Installs `program` as a seccomp filter for the calling thread (SECCOMP_SET_MODE_FILTER)
+/// with `flags` (SECCOMP_FILTER_FLAG_*). The kernel requires no_new_privs or CAP_SYS_ADMIN
+/// in the caller's user namespace.
+pub fn install(program: &[sock_filter], flags: u32) -> Result<()> {
     if program.is_empty() || program.len() > MAX_INSNS {
         return Err(Error::new(
             "seccomp(SECCOMP_SET_MODE_FILTER)",
@@ -25,8 +31,8 @@ pub fn install(program: &[sock_filter]) -> Result<()> {
     // seccompiler's sock_filter has the kernel's layout (u16 code, u8 jt, u8 jf, u32 k), as
     // libc's does.
     let ret =
-        unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0 as libc::c_uint, &prog as *const libc::sock_fprog) };
-    check(ret, || format!("seccomp(SECCOMP_SET_MODE_FILTER, {} instructions)", program.len())).map(|_| ())
+        unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags as libc::c_uint, &prog as *const libc::sock_fprog) };
+    check(ret, || format!("seccomp(SECCOMP_SET_MODE_FILTER, flags {flags:#x}, {} instructions)", program.len())).map(|_| ())
 }
 
 /// The calling thread's seccomp mode as /proc/self/status reports it (0 off, 1 strict,
