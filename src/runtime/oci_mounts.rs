@@ -15,6 +15,7 @@ use super::spec::VolumeSpec;
 use super::volumes::{self, Volume, VolumeError};
 use crate::policy::model::Volumes;
 use crate::sys::mount::{self as m, attr, Create, Flags};
+use crate::sys::Op;
 use crate::sys::{self};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -184,9 +185,13 @@ pub enum Filesystem {
     /// `cgroup2`, or `cgroup` on a host with only the unified hierarchy (as runc does).
     Cgroup2,
     /// `cgroup` on a cgroup v1 (or hybrid) host: a tmpfs holding one read-only mount per
-    /// v1 hierarchy of the host, each rooted at the container's own cgroup (init mounts
-    /// them in its cgroup namespace), as runc builds it.
-    CgroupV1(Vec<Hierarchy>),
+    /// v1 hierarchy of the host, each rooted at the container's own cgroup, as runc builds
+    /// it: mounted in the container's cgroup namespace when it has one (podman on v1 and
+    /// others share the host's), else the container's own group bound from the host.
+    CgroupV1 {
+        hierarchies: Vec<Hierarchy>,
+        own_namespace: bool,
+    },
     /// From the host: the source checked by the policy's volume rules and held open.
     Bind {
         volume: Volume,
@@ -248,6 +253,20 @@ fn parse_v1_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
         found.push(Hierarchy { name: name.to_string(), options: options.join(",") });
     }
     found
+}
+
+/// The group /proc/self/cgroup (`ID:CONTROLLERS:PATH` lines) gives for the v1 hierarchy
+/// mounted with `options` (its controllers, or `none,name=…`).
+fn group_of<'a>(proc_cgroup: &'a str, options: &str) -> Option<&'a str> {
+    let mut wanted: Vec<&str> = options.split(',').filter(|o| *o != "none").collect();
+    wanted.sort_unstable();
+    proc_cgroup.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let mut have: Vec<&str> = controllers.split(',').collect();
+        have.sort_unstable();
+        (have == wanted).then_some(path)
+    })
 }
 
 /// One checked entry of the config's `mounts`.
@@ -344,20 +363,22 @@ fn prepare_one(index: usize, e: &MountEntry, cx: Context<'_>) -> Result<OciMount
             "mqueue" => Filesystem::Mqueue,
             // Only in a cgroup namespace of its own is the hierarchy's root the container's
             // cgroup; otherwise the mount would show the host's whole tree.
-            "cgroup" | "cgroup2" if !cx.own_cgroup_namespace => {
+            "cgroup2" if !cx.own_cgroup_namespace => {
                 return Err(unsupported("the container has no cgroup namespace of its own, so the mount would show the host's whole hierarchy; add a `cgroup` namespace to linux.namespaces"));
             }
             "cgroup2" => Filesystem::Cgroup2,
             "cgroup" => {
                 let unified = m::is_cgroup2(Path::new("/sys/fs/cgroup")).map_err(|err| invalid(err.to_string()))?;
-                if unified {
+                if unified && !cx.own_cgroup_namespace {
+                    return Err(unsupported("the container has no cgroup namespace of its own, so the mount would show the host's whole hierarchy; add a `cgroup` namespace to linux.namespaces"));
+                } else if unified {
                     Filesystem::Cgroup2
                 } else {
                     let hierarchies = v1_hierarchies().map_err(|err| invalid(format!("reading the host's cgroup hierarchies: {err}")))?;
                     if hierarchies.is_empty() {
                         return Err(unsupported("this host has no cgroup v1 hierarchy mounted to show"));
                     }
-                    Filesystem::CgroupV1(hierarchies)
+                    Filesystem::CgroupV1 { hierarchies, own_namespace: cx.own_cgroup_namespace }
                 }
             }
             _ => return Err(unsupported("palisade mounts proc, sysfs, tmpfs, devpts, mqueue, cgroup2 and bind mounts")),
@@ -449,14 +470,32 @@ fn mount_one(root: &OwnedFd, mt: &OciMount, source: Option<&OwnedFd>, private_sy
         // Read-only: in the container's cgroup namespace the root is its own cgroup, whose
         // limits the workload must not raise.
         Filesystem::Cgroup2 => fresh("cgroup2", flags | Flags::MS_NODEV | Flags::MS_RDONLY)?,
-        Filesystem::CgroupV1(hierarchies) => {
+        Filesystem::CgroupV1 { hierarchies, own_namespace } => {
             let hardened = Flags::MS_NOSUID | Flags::MS_NODEV | Flags::MS_NOEXEC;
             m::mount(Some("tmpfs"), &at, Some("tmpfs"), hardened, Some("mode=755,size=64k"))?;
+            let own_groups = if *own_namespace {
+                String::new()
+            } else {
+                std::fs::read_to_string("/proc/self/cgroup").op(|| "read /proc/self/cgroup".into())?
+            };
             for h in hierarchies {
-                let dir = m::open_in_root(root.as_fd(), &mt.destination.join(&h.name), Create::Dir)?;
-                // Read-only: in the container's cgroup namespace the hierarchy's root is the
-                // container's own group, whose limits the workload must not raise.
-                m::mount(Some("cgroup"), &m::fd_path(dir.as_fd()), Some("cgroup"), hardened | Flags::MS_RDONLY, Some(&h.options))?;
+                let target = mt.destination.join(&h.name);
+                if *own_namespace {
+                    let dir = m::open_in_root(root.as_fd(), &target, Create::Dir)?;
+                    // Read-only: in the container's cgroup namespace the hierarchy's root is
+                    // the container's own group, whose limits the workload must not raise.
+                    m::mount(Some("cgroup"), &m::fd_path(dir.as_fd()), Some("cgroup"), hardened | Flags::MS_RDONLY, Some(&h.options))?;
+                    continue;
+                }
+                // Sharing the host's cgroup namespace, init's paths are the host's. Only a
+                // group of the container's own is shown (a hierarchy palisade left it at the
+                // root of would show every group on the host).
+                let Some(group) = group_of(&own_groups, &h.options).filter(|g| *g != "/") else { continue };
+                let source = Path::new("/sys/fs/cgroup").join(&h.name).join(group.trim_start_matches('/'));
+                let dir = m::open_in_root(root.as_fd(), &target, Create::Dir)?;
+                m::bind(&source, &m::fd_path(dir.as_fd()), false)?;
+                let bound = m::open_in_root(root.as_fd(), &target, Create::Never)?;
+                m::set_attributes(bound.as_fd(), attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC, 0, false)?;
             }
             // No new entries in the tmpfs once the hierarchies are in.
             let mounted = m::open_in_root(root.as_fd(), &mt.destination, Create::Never)?;
@@ -583,6 +622,15 @@ mod tests {
     }
 
     #[test]
+    fn a_hierarchys_group_is_found_by_its_controllers() {
+        let text = "9:name=systemd:/\n4:memory:/default/c1\n2:cpu,cpuacct:/default/c1\n0::/\n";
+        assert_eq!(group_of(text, "memory"), Some("/default/c1"));
+        assert_eq!(group_of(text, "cpuacct,cpu"), Some("/default/c1"));
+        assert_eq!(group_of(text, "none,name=systemd"), Some("/"));
+        assert_eq!(group_of(text, "pids"), None);
+    }
+
+    #[test]
     fn v1_hierarchies_come_from_mountinfo() {
         let text = "30 23 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs ro,mode=755
 31 30 0:27 / /sys/fs/cgroup/systemd rw,nosuid - cgroup cgroup rw,xattr,name=systemd
@@ -601,7 +649,7 @@ mod tests {
         let unified = m::is_cgroup2(Path::new("/sys/fs/cgroup")).unwrap();
         match check(entry("/sys/fs/cgroup", "cgroup", "cgroup", &["ro", "nosuid"])) {
             Ok(mt) if unified => assert!(matches!(mt.fs, Filesystem::Cgroup2)),
-            Ok(mt) => assert!(matches!(&mt.fs, Filesystem::CgroupV1(h) if !h.is_empty())),
+            Ok(mt) => assert!(matches!(&mt.fs, Filesystem::CgroupV1 { hierarchies, .. } if !hierarchies.is_empty())),
             Err(e) => panic!("{e}"),
         }
         let e = check_in(entry("/sys/fs/cgroup", "cgroup2", "cgroup", &["ro"]), false).unwrap_err().to_string();
