@@ -93,6 +93,9 @@ struct Prepared {
     spec: runtime::RunSpec,
     record: Record,
     hooks: config::RuntimeHooks,
+    /// The config as read at create: kept in the state directory for `exec`, which must
+    /// apply what the container was created with, not what the bundle's file says later.
+    config: serde_json::Value,
 }
 
 /// Translates a config.json of `bundle`, narrows it by a `--policy` layered on it
@@ -166,12 +169,26 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
     // Every hook kind gets the same state (ociVersion is the runtime's state version, as
     // `state` prints it), whether init, the workload or this process runs it.
     spec.bundle.state = Some(record.hook_state());
-    Ok(Prepared { plan, spec, record, hooks: t.hooks })
+    Ok(Prepared { plan, spec, record, hooks: t.hooks, config: value })
+}
+
+/// Records a new container with the config it is created from; nothing is left if either
+/// write fails.
+fn register(store: &Store, p: &Prepared) -> anyhow::Result<()> {
+    let lock = store.lock()?;
+    store.register(&lock, &p.record)?;
+    if let Err(e) = store.save_config(&p.record.id, &p.config) {
+        if let Err(rm) = store.remove(&lock, &p.record.id) {
+            eprintln!("palisade oci: cleanup: {rm}");
+        }
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 fn create(store: &Store, a: &CreateArgs) -> anyhow::Result<()> {
     let p = prepare(store, a, true)?;
-    store.register(&store.lock()?, &p.record)?;
+    register(store, &p)?;
     match create_registered(store, a, p) {
         Ok(()) => Ok(()),
         Err(e) => {
@@ -436,10 +453,34 @@ fn live_init(store: &Store, id: &str) -> anyhow::Result<(ProcessId, Record, Stat
     }
 }
 
-/// Every process in init's pid namespace but init (the container has its own pid namespace,
-/// so this is exactly its processes), as host pids.
-fn members(init: ProcessId) -> anyhow::Result<Vec<ProcessId>> {
+/// Every process of the container but init, as host pids: the members of its cgroup (the
+/// recorded groups hold exactly its processes, whatever pid namespace they share), or of
+/// init's pid namespace when no group was recorded and that namespace is not ours. A
+/// container sharing our pid namespace without a group has no way to tell its processes
+/// from the host's: refused rather than signalling the host.
+fn members(init: ProcessId, record: &Record) -> anyhow::Result<Vec<ProcessId>> {
+    if let Some(group) = record.cgroups.first() {
+        let procs = group.join("cgroup.procs");
+        let text = match std::fs::read_to_string(&procs) {
+            Ok(text) => text,
+            // The group is gone with the container's last process.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", procs.display()))),
+        };
+        return Ok(text
+            .lines()
+            .filter_map(|l| l.trim().parse::<i32>().ok())
+            .filter(|p| *p != init.pid)
+            .filter_map(ProcessId::of)
+            .collect());
+    }
     let ns = std::fs::read_link(format!("/proc/{}/ns/pid", init.pid)).context("reading init's pid namespace")?;
+    if std::fs::read_link("/proc/self/ns/pid").ok().as_ref() == Some(&ns) {
+        bail!(
+            "container `{}` shares palisade's pid namespace and has no recorded cgroup: its processes cannot be told from the host's",
+            record.id
+        );
+    }
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc")?.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
@@ -452,9 +493,9 @@ fn members(init: ProcessId) -> anyhow::Result<Vec<ProcessId>> {
 }
 
 fn ps(store: &Store, id: &str, format: PsFormat) -> anyhow::Result<()> {
-    let (init, ..) = live_init(store, id)?;
+    let (init, record, _) = live_init(store, id)?;
     let mut all = vec![init];
-    all.extend(members(init)?);
+    all.extend(members(init, &record)?);
     match format {
         PsFormat::Json => println!("{}", serde_json::to_string(&all.iter().map(|p| p.pid).collect::<Vec<_>>())?),
         PsFormat::Table => {
@@ -477,7 +518,7 @@ fn kill(store: &Store, id: &str, signal: &str, all: bool) -> anyhow::Result<()> 
         // Every process of the container; init last, because its exit kills the rest. init
         // also exits on its own once the workload has died, so finding it gone by then means
         // every process was signalled.
-        for p in members(init)? {
+        for p in members(init, &record)? {
             signal_process(p, signal)?;
         }
         signal_process(init, signal)?;
@@ -513,8 +554,15 @@ fn delete(store: &Store, id: &str, force: bool) -> anyhow::Result<()> {
         if !force {
             bail!("container `{id}` is {}: only a stopped container can be deleted (or use --force)", status.name());
         }
-        // SIGKILL to a pid namespace's init kills every process in it (pid_namespaces(7)).
+        // SIGKILL to a pid namespace's init kills every process in it (pid_namespaces(7));
+        // a container sharing or joining a pid namespace has its other processes killed
+        // by cgroup membership first.
         let target = record.init.or(record.monitor).context("no process recorded")?;
+        if let Some(init) = record.init.filter(|i| i.alive()) {
+            for p in members(init, &record).unwrap_or_default() {
+                signal_process(p, Signal::SIGKILL)?;
+            }
+        }
         signal_process(target, Signal::SIGKILL)?;
         if status == Status::Paused {
             // As runc's delete --force does.
@@ -580,7 +628,7 @@ fn resume(store: &Store, id: &str) -> anyhow::Result<()> {
 /// is the monitor), then delete; exits with the container's status.
 fn run_foreground(store: &Store, a: &CreateArgs) -> anyhow::Result<i32> {
     let p = prepare(store, a, false)?;
-    store.register(&store.lock()?, &p.record)?;
+    register(store, &p)?;
     let mut on_ready = |pid: Pid| {
         record_init(store, &a.id, pid, Status::Running, a.pid_file.as_deref())?;
         hooks::run_all_warn("poststart", &p.record.hooks.poststart, &hooks::state(&p.record.hook_state(), "running", pid.as_raw()));
@@ -614,16 +662,20 @@ fn features() -> serde_json::Value {
         "ociVersionMin": "1.0.0",
         "ociVersionMax": "1.1.0",
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-        "mountOptions": ["bind", "rbind", "ro", "rw", "private", "rprivate", "nosuid", "nodev", "noexec"],
+        "mountOptions": [
+            "async", "atime", "bind", "dev", "diratime", "dirsync", "exec", "mand", "noatime", "nodev", "nodiratime", "noexec", "nomand",
+            "norelatime", "nostrictatime", "nosuid", "private", "rbind", "relatime", "ro", "rprivate", "rshared", "rslave", "runbindable",
+            "rw", "shared", "slave", "strictatime", "suid", "sync", "unbindable"
+        ],
         "linux": {
-            "namespaces": ["pid", "mount", "ipc", "uts", "network", "cgroup"],
+            "namespaces": ["pid", "mount", "ipc", "uts", "network", "cgroup", "user"],
             "capabilities": caps::all().iter().map(|c| c.to_string()).collect::<std::collections::BTreeSet<_>>(),
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": {"enabled": true, "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP", "SCMP_ACT_LOG"], "operators": ["SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"]},
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false}
         },
-        "annotations": {"org.palisade.oci.unsupported": "user namespaces, sysctl, devices, joining namespaces"}
+        "annotations": {"org.palisade.oci.unsupported": "time namespaces, joining a user or mount namespace, sharing the host's mount namespace, id-mapped mounts, seccomp notify, intelRdt, netDevices"}
     })
 }
 

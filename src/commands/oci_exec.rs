@@ -30,7 +30,11 @@ pub fn exec(store: &Store, a: &ExecArgs) -> anyhow::Result<i32> {
     if !init.alive() {
         bail!("container `{}` is stopped: exec needs a running container", a.id);
     }
-    let mut value = config::read(&record.bundle)?;
+    // The config the container was created with (the bundle's file may have changed since).
+    let mut value = match store.load_config(&a.id)? {
+        Some(value) => value,
+        None => config::read(&record.bundle)?,
+    };
     let process = exec_process(value.get("process"), a)?;
     value["process"] = process;
     // The same policy layered on the bundle as at create, if any.

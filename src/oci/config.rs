@@ -351,8 +351,9 @@ fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections, bu
                 union.insert(name.trim_start_matches("CAP_").to_string());
             }
         }
-        // CAP_MKNOD is safe to keep: every mount the workload can write is nodev and the
-        // device cgroup allows only the config's devices, so a node it makes stays inert.
+        // CAP_MKNOD is safe to keep: every mount the workload can write is nodev (and on
+        // cgroup v1 the device cgroup admits only runc's defaults and the config's devices),
+        // so a node it makes stays inert.
         policy.caps = union.into_iter().collect();
     }
     bundle.capabilities = Some(sets);
@@ -414,7 +415,7 @@ pub(super) fn lsm_label(v: Option<&Value>, key: &str, lsm: Lsm, bundle: &mut Bun
     Ok(())
 }
 
-/// One entry of `mounts`, kept in order for the runtime (src/runtime/rootfs.rs mounts them
+/// One entry of `mounts`, kept in order for the runtime (src/runtime/oci_mounts.rs mounts them
 /// hardened: nodev everywhere but devpts, nosuid on binds from the host).
 fn mount(m: &Value, i: usize) -> Result<MountEntry, ConfigError> {
     let key = format!("mounts[{i}]");

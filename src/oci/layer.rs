@@ -13,7 +13,10 @@
 //! | network mode `none` | a private network namespace even where the bundle shares the host's |
 //! | volumes | the policy's allowed and denied sources check every bind mount |
 //! | Landlock | the policy's rules (a bundle has none) |
+//! | seccomp flag SPEC_ALLOW | dropped (the mitigation stays on) |
 //!
+//! Not narrowed (the bundle's, as its orchestrator wrote them): which namespaces are shared
+//! or joined, `linux.devices`, sysctls (namespaced ones only, in any case) and hooks.
 //! AppArmor and SELinux settings of the policy are reported as not enforced like any run's.
 
 use super::config::Translated;
@@ -56,6 +59,9 @@ pub fn narrow(t: &mut Translated, policy: &Policy) -> Result<(), LayerError> {
     if policy.process.run_as_non_root.value && t.spec.user.is_none_or(|u| u.uid == 0) {
         return Err(LayerError::RunsAsRoot { policy: policy.name.clone() });
     }
+    // SPEC_ALLOW turns the Speculative Store Bypass mitigation off: a layered policy
+    // keeps it on.
+    t.spec.bundle.seccomp_flags &= !4;
     if let Some(sets) = &mut t.spec.bundle.capabilities {
         let kept: caps::CapsHashSet = policy.capabilities.kept.keys().map(|c| c.0).collect();
         for set in [&mut sets.bounding, &mut sets.effective, &mut sets.permitted, &mut sets.inheritable, &mut sets.ambient] {

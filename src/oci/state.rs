@@ -212,6 +212,24 @@ impl Store {
         self.save(_lock, record)
     }
 
+    /// Keeps the config.json a container was created with (`ID/config.json`).
+    pub fn save_config(&self, id: &str, config: &serde_json::Value) -> Result<(), StateError> {
+        let path = self.dir(id)?.join("config.json");
+        let text = serde_json::to_vec(config).map_err(|source| StateError::Corrupt { path: path.clone(), source })?;
+        std::fs::write(&path, text).map_err(io("write", &path))
+    }
+
+    /// The config.json a container was created with; `None` for a container created
+    /// before palisade kept it.
+    pub fn load_config(&self, id: &str) -> Result<Option<serde_json::Value>, StateError> {
+        let path = self.dir(id)?.join("config.json");
+        match std::fs::read(&path) {
+            Ok(text) => serde_json::from_slice(&text).map(Some).map_err(|source| StateError::Corrupt { path, source }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("read", &path)(e)),
+        }
+    }
+
     /// Replaces a container's record atomically: a reader sees the old or the new file,
     /// never half of one, even across a crash (rename(2) after fsync).
     pub fn save(&self, _lock: &Lock, record: &Record) -> Result<(), StateError> {

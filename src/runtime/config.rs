@@ -87,6 +87,7 @@ impl Container {
         let network = network::resolve(&policy.name, policy.network.mode.value, spec.network)?;
         let namespaces = namespaces_for(spec, network::private_namespace(network))?;
         let joins = namespaces.open_joins().at(Layer::Namespaces)?;
+        check_sysctls(&spec.bundle, &namespaces)?;
         let hostname = match &spec.hostname {
             // A joined uts namespace is the container's by the bundle's choice (a pod's);
             // the host's is not.
@@ -133,8 +134,9 @@ impl Container {
         }
 
         // linux.resources is read and checked here, before anything is made.
-        let limits = Settings::new(&Limits::from_policy(&policy.resources), spec.bundle.resources.as_ref(), spec.bundle.always_cgroup)
+        let mut limits = Settings::new(&Limits::from_policy(&policy.resources), spec.bundle.resources.as_ref(), spec.bundle.always_cgroup)
             .map_err(cgroups::Error::from)?;
+        limits.allow_device_nodes(&spec.bundle.devices);
 
         let mut rlimits = Vec::new();
         for (name, limit) in &policy.process.rlimits {
@@ -188,7 +190,12 @@ impl Container {
                     let own_cgroup_namespace = namespaces.is_new(super::bundle::NamespaceKind::Cgroup);
                     oci_mounts::prepare(
                         list,
-                        oci_mounts::Context { policy_name: &policy.name, volumes: &policy.volumes, own_cgroup_namespace },
+                        oci_mounts::Context {
+                            policy_name: &policy.name,
+                            volumes: &policy.volumes,
+                            own_cgroup_namespace,
+                            joined_cgroup_namespace: namespaces.join.iter().any(|(k, _)| *k == super::bundle::NamespaceKind::Cgroup),
+                        },
                     )
                 })
                 .transpose()?,
@@ -287,6 +294,9 @@ fn namespaces_for(spec: &RunSpec, private_network: bool) -> Result<Namespaces, R
                     path.display()
                 )))
             }
+            // A path to a namespace that is the host's own is sharing, and is checked as such
+            // (a `net.*` sysctl or a hostname must not reach the host through it).
+            (_, Some(Some(path))) if is_hosts(kind, path) => ns.shared.push(kind),
             (_, Some(Some(path))) => ns.join.push((kind, path.clone())),
             (_, Some(None)) => {}
             (_, None) => ns.shared.push(kind),
@@ -296,6 +306,39 @@ fn namespaces_for(spec: &RunSpec, private_network: bool) -> Result<Namespaces, R
         return Err(refuse("linux.uidMappings/gidMappings are set, but linux.namespaces has no new user namespace to map them in".into()));
     }
     Ok(ns)
+}
+
+/// Whether the namespace file `path` is the one palisade itself runs in (the host's).
+fn is_hosts(kind: NamespaceKind, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let ours = std::fs::metadata(format!("/proc/self/ns/{}", kind.proc_name()));
+    let theirs = std::fs::metadata(path);
+    matches!((ours, theirs), (Ok(a), Ok(b)) if a.dev() == b.dev() && a.ino() == b.ino())
+}
+
+/// Sysctls reach only namespaces of the container's own: one whose namespace is the
+/// host's (shared, or a path to the host's) would change the host.
+fn check_sysctls(bundle: &BundleSpec, namespaces: &Namespaces) -> Result<(), RunError> {
+    for (key, _) in &bundle.sysctl {
+        let kind = if key.starts_with("net.") {
+            NamespaceKind::Network
+        } else if key == "kernel.domainname" {
+            NamespaceKind::Uts
+        } else {
+            NamespaceKind::Ipc
+        };
+        let hosts = match kind {
+            NamespaceKind::Network => !namespaces.network && !namespaces.join.iter().any(|(k, _)| *k == kind),
+            other => namespaces.shared.contains(&other),
+        };
+        if hosts {
+            return Err(RunError::Start {
+                layer: Layer::Sysctl,
+                message: format!("{key}: the container's {} namespace is the host's; setting it would change the host", kind.name()),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A directory root: it exists, is a directory, and is not the host's `/`.

@@ -110,6 +110,14 @@ pub fn exec(req: ExecRequest<'_>, on_running: &mut dyn FnMut(Pid) -> Result<(), 
     let (pid, pidfd) = match sys::process::fork_process().at(Layer::Namespaces)? {
         Forked::Child => {
             drop(parent);
+            // This process is in the container's pid namespace from birth and holds init's
+            // pidfd and full capabilities until execve: the container's processes must not
+            // be able to ptrace it (runc CVE-2016-9962), and it keeps no host cgroup files.
+            if let Err(e) = sys::process::set_non_dumpable() {
+                eprintln!("palisade: exec: {e}");
+                sys::process::exit_now(125)
+            }
+            drop(cgroups);
             // Wait until the parent has moved us into the container's cgroups.
             match child.recv() {
                 Ok(Some((Message::Go, _))) => {}

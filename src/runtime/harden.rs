@@ -132,7 +132,8 @@ fn sequence(s: &mut impl Steps, no_new_privs: bool) -> Result<Infallible, RunErr
         //     might deny.
         s.seccomp()?;
     }
-    // 8. execve: the workload starts with every layer in place.
+    // 8. execve: the workload starts with every layer in place (an OCI bundle's
+    //    startContainer hooks run first, under the same layers).
     Err(s.exec())
 }
 
@@ -146,6 +147,9 @@ pub struct KernelSteps<'a> {
     pub envp: Vec<CString>,
     /// Where the program is looked for when it has no `/`.
     pub path: String,
+    /// An OCI bundle's startContainer hooks and the state they read, run just before
+    /// execve, under every layer.
+    pub start_hooks: Option<(Vec<super::bundle::Hook>, serde_json::Value)>,
 }
 
 impl Steps for KernelSteps<'_> {
@@ -190,6 +194,11 @@ impl Steps for KernelSteps<'_> {
     }
 
     fn exec(&mut self) -> RunError {
+        if let Some((hooks, state)) = &self.start_hooks {
+            if let Err(e) = super::hooks::run_all(hooks, state) {
+                return RunError::Start { layer: Layer::Hooks, message: format!("startContainer {e}") };
+            }
+        }
         let program = self.argv[0].to_string_lossy().into_owned();
         let candidates: Vec<String> = if program.contains('/') {
             vec![program.clone()]

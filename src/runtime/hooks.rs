@@ -123,6 +123,8 @@ pub fn run_hook(hook: &Hook, state: &serde_json::Value) -> Result<(), HookError>
     // GHSA-xr7r-f8xq-vfvv: no descriptor of the runtime (channels, the gate, one inherited
     // from palisade's caller) reaches the hook.
     sys::process::close_fds_on_spawn(&mut cmd);
+    // A process group of its own, so that a timeout ends whatever the hook started too.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().map_err(|e| sys_err(sys::Error::new(format!("execve({path})"), e)))?;
     let stdin: OwnedFd = child.stdin.take().expect("piped").into();
     // The child is not reaped until `wait` below, so its pid cannot be reused meanwhile.
@@ -131,7 +133,12 @@ pub fn run_hook(hook: &Hook, state: &serde_json::Value) -> Result<(), HookError>
     match waited {
         Ok((true, _)) => {}
         Ok((false, fd)) => {
-            // Past the deadline: kill through the pidfd, and reap so nothing is left.
+            // Past the deadline: kill the hook's process group (its children with it) and
+            // the hook through its pidfd, and reap it so nothing is left. The group's id is
+            // the unreaped hook's pid, so it cannot name another group.
+            if let Err(e) = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child.id() as i32), Signal::SIGKILL) {
+                eprintln!("palisade oci: hook {path}: killing its process group: {e}");
+            }
             let killed = sys::process::pidfd_signal(fd.as_fd(), Signal::SIGKILL);
             let reaped = child.wait();
             killed.map_err(sys_err)?;

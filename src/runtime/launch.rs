@@ -60,7 +60,7 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     // `oci create` (the gated run) detaches init: see `Container::detached`.
     container.detached = gated;
     // What the policy asks of AppArmor and SELinux is reported as not enforced. A bundle's
-    // own translation asks nothing of them (it refuses apparmorProfile and selinuxLabel),
+    // own translation asks nothing of them (its labels are reported just below),
     // so OCI runs say it only when a policy is layered on the bundle.
     let bundle_only = spec.bundle.namespaces.is_some() && spec.bundle.layered_seccomp.is_empty();
     if let Some(note) = super::lsm::note(&plan.policy).filter(|_| !bundle_only) {

@@ -5,9 +5,9 @@
 //! policy's volume rules (volumes.rs) before anything starts; init mounts the entries in
 //! order, each destination resolved in the new root (openat2 RESOLVE_IN_ROOT) and mounted
 //! onto through its descriptor. Whatever the options say, every mount is `nodev` except
-//! devpts (palisade sets no device cgroup and may leave the workload CAP_MKNOD: a node it
-//! makes must stay inert), a bind from the host is also `nosuid`, and sysfs and cgroup2 are
-//! read-only.
+//! devpts (palisade may leave the workload CAP_MKNOD, and where no device cgroup applies a
+//! node it makes must stay inert), a bind from the host is also `nosuid`, and sysfs and
+//! cgroup are read-only.
 
 use super::bundle::{MountEntry, Propagation};
 use super::rootfs;
@@ -306,6 +306,9 @@ pub struct Context<'a> {
     pub volumes: &'a Volumes,
     /// The container has a cgroup namespace of its own.
     pub own_cgroup_namespace: bool,
+    /// The container joins a cgroup namespace by path: /proc/self/cgroup then reads
+    /// relative to that namespace, not to the host's hierarchies.
+    pub joined_cgroup_namespace: bool,
 }
 
 /// Checks the config's mounts in the parent, before anything starts: options parsed,
@@ -373,6 +376,10 @@ fn prepare_one(index: usize, e: &MountEntry, cx: Context<'_>) -> Result<OciMount
                     return Err(unsupported("the container has no cgroup namespace of its own, so the mount would show the host's whole hierarchy; add a `cgroup` namespace to linux.namespaces"));
                 } else if unified {
                     Filesystem::Cgroup2
+                } else if cx.joined_cgroup_namespace {
+                    return Err(unsupported(
+                        "the container joins another cgroup namespace, whose paths palisade cannot map to the host's v1 hierarchies",
+                    ));
                 } else {
                     let hierarchies = v1_hierarchies().map_err(|err| invalid(format!("reading the host's cgroup hierarchies: {err}")))?;
                     if hierarchies.is_empty() {
@@ -584,7 +591,11 @@ mod tests {
 
     fn check_in(e: MountEntry, own_cgroup_namespace: bool) -> Result<OciMount, MountError> {
         let p = crate::policy::load(&crate::policy::PolicySource::Builtin("docker-default")).unwrap();
-        prepare_one(3, &e, Context { policy_name: "docker-default", volumes: &p.volumes, own_cgroup_namespace })
+        prepare_one(
+            3,
+            &e,
+            Context { policy_name: "docker-default", volumes: &p.volumes, own_cgroup_namespace, joined_cgroup_namespace: false },
+        )
     }
 
     fn check(e: MountEntry) -> Result<OciMount, MountError> {

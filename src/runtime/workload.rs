@@ -115,7 +115,16 @@ fn prepare_and_exec(c: &Container, host_pid: i32, report: &Channel, tty: Option<
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask as nix::libc::mode_t));
     }
     // The working directory, as the workload's user.
-    nix::unistd::chdir(&p.cwd).map_err(|e| sys::Error::errno(format!("chdir({})", p.cwd.display()), e)).at(Layer::WorkingDirectory)?;
+    // Resolved inside the container's root without magic links (openat2 RESOLVE_IN_ROOT |
+    // RESOLVE_NO_MAGICLINKS): an image's cwd that is a symlink to /proc/1/root or a
+    // /proc/self/fd entry must not land the workload outside its root (CVE-2024-21626's
+    // class). fchdir checks search permission as chdir does.
+    let root = sys::mount::open_dir(std::path::Path::new("/")).at(Layer::WorkingDirectory)?;
+    let cwd = sys::mount::open_in_root(root.as_fd(), &p.cwd, sys::mount::Create::Never).at(Layer::WorkingDirectory)?;
+    nix::unistd::fchdir(cwd.as_fd())
+        .map_err(|e| sys::Error::errno(format!("chdir({})", p.cwd.display()), e))
+        .at(Layer::WorkingDirectory)?;
+    drop((root, cwd));
 
     // `palisade oci create`: wait here, fully set up but before any hardening step, until
     // `start` writes a byte into the gate (a FIFO held open read-write, so the read blocks
@@ -133,17 +142,17 @@ fn prepare_and_exec(c: &Container, host_pid: i32, report: &Channel, tty: Option<
         }
     }
 
-    // --- OCI lifecycle hooks (runtime/hooks.rs) ---
-    // startContainer: after `start`, in the container (the path resolves in its root), as
-    // the process's user, before the user's program and before any hardening step (the
-    // hook is the bundle's, not the workload's). A failure means the program never runs.
+    // startContainer hooks run as the workload will, with every layer in place: they are
+    // found in the container's root, which the image controls, so they get no more power
+    // than the program (runc runs them after its capability drop, too). See harden.rs.
     let bundle = &c.bundle;
-    if !bundle.start_container_hooks.is_empty() {
-        let state = super::hooks::state(bundle.state.as_ref().unwrap_or(&serde_json::Value::Null), "running", host_pid);
-        super::hooks::run_all(&bundle.start_container_hooks, &state)
-            .map_err(|e| RunError::Start { layer: Layer::Hooks, message: format!("startContainer {e}") })?;
-    }
-    // --- end OCI lifecycle hooks ---
+    let start_hooks = match bundle.start_container_hooks.is_empty() {
+        true => None,
+        false => Some((
+            bundle.start_container_hooks.clone(),
+            super::hooks::state(bundle.state.as_ref().unwrap_or(&serde_json::Value::Null), "running", host_pid),
+        )),
+    };
 
     // The bundle's persona (LINUX32), before seccomp, which may restrict personality(2).
     if let Some(persona) = c.hardening.personality {
@@ -153,6 +162,6 @@ fn prepare_and_exec(c: &Container, host_pid: i32, report: &Channel, tty: Option<
     // execve: GHSA-xr7r-f8xq-vfvv.
     sys::process::close_range_cloexec(3).at(Layer::Init)?;
 
-    let mut steps = KernelSteps { hardening: &c.hardening, report, argv, envp, path };
+    let mut steps = KernelSteps { hardening: &c.hardening, report, argv, envp, path, start_hooks };
     Err(harden::harden_and_exec(&mut steps, c.hardening.no_new_privs))
 }

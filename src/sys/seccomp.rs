@@ -32,7 +32,12 @@ pub fn install(program: &[sock_filter], flags: u32) -> Result<()> {
     // libc's does.
     let ret =
         unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags as libc::c_uint, &prog as *const libc::sock_fprog) };
-    check(ret, || format!("seccomp(SECCOMP_SET_MODE_FILTER, flags {flags:#x}, {} instructions)", program.len())).map(|_| ())
+    let op = || format!("seccomp(SECCOMP_SET_MODE_FILTER, flags {flags:#x}, {} instructions)", program.len());
+    // With TSYNC a thread that could not be synchronized is reported by its id (> 0).
+    if ret > 0 {
+        return Err(Error::new(op(), std::io::Error::other(format!("thread {ret} could not be synchronized"))));
+    }
+    check(ret, op).map(|_| ())
 }
 
 /// The calling thread's seccomp mode as /proc/self/status reports it (0 off, 1 strict,

@@ -81,6 +81,20 @@ impl Settings {
         Ok(Settings { resources: r, no_swap, devices, always })
     }
 
+    /// Opens the device cgroup to the nodes an OCI config's `linux.devices` creates (read,
+    /// write, mknod), as runc does: a node the config makes is one it means the container
+    /// to use. A config rule that denies that exact device still wins.
+    pub fn allow_device_nodes(&mut self, nodes: &[crate::runtime::bundle::DeviceNode]) {
+        let Some(rules) = &mut self.devices else { return };
+        for node in nodes.iter().filter(|n| n.kind != 'p') {
+            let (major, minor) = (Some(node.major as i64), Some(node.minor as i64));
+            let denied = rules.iter().any(|r| !r.allow && !r.is_deny_all() && (r.kind, r.major, r.minor) == (node.kind, major, minor));
+            if !denied {
+                rules.push(resources::DeviceRule { allow: true, kind: node.kind, major, minor, access: "rwm".into() });
+            }
+        }
+    }
+
     /// Nothing to create.
     pub fn is_empty(&self) -> bool {
         !self.always && self.v1_controllers().is_empty() && self.resources.unified.is_empty()

@@ -118,9 +118,10 @@ fn refuse_v1_only(s: &Settings) -> Result<(), Error> {
     }
     if s.devices.is_some() {
         // v2 filters devices with an eBPF program, which palisade does not load. The default
-        // allow list alone is accepted: a palisade container's /dev holds only those nodes
-        // and every other mount is nodev (bundle.rs MountEntry), so a node made with mknod
-        // cannot be opened. Anything else asked for would not be enforced.
+        // allow list alone is accepted: /dev then holds only those nodes and every other
+        // mount is nodev (bundle.rs MountEntry), so a node made with mknod cannot be opened.
+        // Anything else (other rules, or `linux.devices` nodes, which are allowed rules)
+        // would not be enforced, and is refused.
         let defaults = resources::default_device_rules();
         if !r.devices.iter().all(|d| d.is_deny_all() || (d.allow && defaults.contains(d))) {
             return refuse(
