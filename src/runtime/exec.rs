@@ -97,6 +97,9 @@ pub fn exec(req: ExecRequest<'_>, on_running: &mut dyn FnMut(Pid) -> Result<(), 
     // Everything that reads host paths happens before the mount namespace changes: the
     // bundle's rootfs is resolved by `prepare`, and the cgroup files are opened now.
     let mut container = Container::prepare(plan, spec)?;
+    if !spec.bundle.lsm_not_enforced.is_empty() {
+        eprintln!("palisade: note: not enforced here: {}", spec.bundle.lsm_not_enforced.join(", "));
+    }
     // startContainer hooks belong to `start`, not to an exec.
     container.bundle.start_container_hooks.clear();
     let cgroups = open_cgroups(init)?;
@@ -133,6 +136,16 @@ pub fn exec(req: ExecRequest<'_>, on_running: &mut dyn FnMut(Pid) -> Result<(), 
                     sys::process::exit_now(125)
                 }
             };
+            // The process's OOM score, as init's is set at create (process.oomScoreAdj).
+            if let Some(score) = container.bundle.oom_score_adj {
+                if let Err(e) = std::fs::write("/proc/self/oom_score_adj", score.to_string()) {
+                    let message = format!("write `{score}` to /proc/self/oom_score_adj: {e}");
+                    if let Err(send) = child.send(&Message::Failed { layer: Layer::Init, message }) {
+                        eprintln!("palisade: exec: could not report a failure: {send}");
+                    }
+                    sys::process::exit_now(125)
+                }
+            }
             workload::start(&container, 0, child, slave)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
