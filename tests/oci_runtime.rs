@@ -448,3 +448,70 @@ fn lsm_labels_personality_and_seccomp_flags() {
     }
     assert_no_leaks();
 }
+
+/// Namespaces joined by path: a second container joins the first's network, uts, ipc and
+/// pid namespaces (its processes see the first's); a third joins the network and uts
+/// namespaces from a user namespace of its own, which owns only the namespaces it creates
+/// (its own pid and ipc namespaces: the kernel lets it mount proc and mqueue only for
+/// namespaces it owns).
+#[test]
+fn a_container_joins_anothers_namespaces_by_path() {
+    let _s = serial();
+    require_root();
+    let a = Bundle::new(&["sleep", "60"], |c| c["hostname"] = "first".into());
+    let (out, _) = a.create("a");
+    assert!(out.status.success(), "create a: {}", describe(&out));
+    // `a` goes whatever the assertions below say.
+    struct Delete<'a>(&'a Bundle);
+    impl Drop for Delete<'_> {
+        fn drop(&mut self) {
+            let out = self.0.oci(&["delete", "--force", "a"]);
+            if !out.status.success() {
+                eprintln!("cleanup: {}", describe(&out));
+            }
+        }
+    }
+    let delete = Delete(&a);
+    assert!(a.oci(&["start", "a"]).status.success());
+    let pid = a.state("a")["pid"].as_i64().unwrap();
+    let host_ns = |kind: &str| std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap().to_string_lossy().into_owned();
+    let script = "for n in net uts ipc pid; do echo $n=$(readlink /proc/self/ns/$n); done; hostname; ls /proc | grep -c '^[0-9]'";
+    for (id, user) in [("b", false), ("c", true)] {
+        let b = Bundle::new(&["sh", "-c", script], |c| {
+            c.as_object_mut().unwrap().remove("hostname");
+            let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+            ns.retain(|n| !["network", "uts", "ipc", "pid"].contains(&n["type"].as_str().unwrap()));
+            for (kind, file) in [("network", "net"), ("uts", "uts"), ("ipc", "ipc"), ("pid", "pid")] {
+                if !(user && matches!(kind, "pid" | "ipc")) {
+                    ns.push(serde_json::json!({"type": kind, "path": format!("/proc/{pid}/ns/{file}")}));
+                }
+            }
+            if user {
+                ns.push(serde_json::json!({"type": "pid"}));
+                ns.push(serde_json::json!({"type": "ipc"}));
+                ns.push(serde_json::json!({"type": "user"}));
+                c["linux"]["uidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+                c["linux"]["gidMappings"] = serde_json::json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+            }
+        });
+        let out = b.oci(&["run", "--bundle", b.path(), id]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(code(&out), 0, "{id}: {}", describe(&out));
+        let joined: &[&str] = if user { &["net", "uts"] } else { &["net", "uts", "ipc"] };
+        for kind in joined {
+            assert!(text.contains(&format!("{kind}={}", host_ns(kind))), "{id}: not in a's {kind} namespace: {text}");
+        }
+        assert!(text.contains("\nfirst\n"), "{id}: the joined uts namespace's name: {text}");
+        let seen: usize = text.lines().last().unwrap().trim().parse().unwrap();
+        if user {
+            assert!(!text.contains(&format!("pid={}", host_ns("pid"))), "{id}: {text}");
+        } else {
+            // The pid namespace is a's: its sleep and init are there besides our own.
+            assert!(text.contains(&format!("pid={}", host_ns("pid"))), "{id}: {text}");
+            assert!(seen >= 3, "{id}: sees only {seen} processes: {text}");
+        }
+    }
+    drop(delete);
+    assert!(!a.state.path().join("a").exists());
+    assert_no_leaks();
+}

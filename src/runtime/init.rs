@@ -60,13 +60,7 @@ fn run(c: &Container, parent: &Channel) -> Result<i32, RunError> {
             sys::process::set_parent_death_signal(Signal::SIGKILL).at(Layer::Init)?;
         }
     }
-    // Namespaces an OCI bundle joins by path (opened and checked by kind before the start).
-    // The pid namespace is not among them: the parent entered it before cloning us.
-    for (kind, fd) in &c.joins {
-        if *kind != NamespaceKind::Pid {
-            sys::ns::enter(fd.as_fd(), kind.clone_flag()).at(Layer::Namespaces)?;
-        }
-    }
+    // Namespaces an OCI bundle joins by path: the parent was in them when it cloned us.
     // The cgroup namespace, now that we are in the container's cgroups: its root is ours.
     if c.namespaces.is_new(NamespaceKind::Cgroup) {
         nix::sched::unshare(CloneFlags::CLONE_NEWCGROUP)

@@ -3,7 +3,6 @@
 //! Every failure path kills init (through its pidfd) and removes the cgroups and an overlay's
 //! upper dir that is not kept (on drop).
 
-use super::bundle::NamespaceKind;
 use super::cgroups::Cgroup;
 use super::channel::{Channel, Message};
 use super::config::Container;
@@ -77,22 +76,25 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     sys::signal::block(&signals).at(Layer::Init)?;
     let sigfd = sys::signal::signal_fd(&signals).at(Layer::Init)?;
     let (parent, child) = Channel::pair().at(Layer::Init)?;
-    // A pid namespace to join applies to the children we create (setns(2)): enter it for
-    // the clone and return to our own right after, so that nothing else we fork lands there.
-    let pid_join = container.joins.iter().find(|(k, _)| *k == NamespaceKind::Pid).map(|(_, fd)| fd);
-    let own_pid_ns = match pid_join {
-        Some(fd) => {
-            let own = sys::ns::open_namespace(Path::new("/proc/self/ns/pid"), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
-            sys::ns::enter(fd.as_fd(), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
-            Some(own)
-        }
-        None => None,
-    };
+    // Namespaces the bundle joins by path are entered here, for the clone only, and left
+    // right after: the child inherits them, while a user namespace the clone creates owns
+    // only the namespaces it creates (joining a host-owned one from inside it would need
+    // privilege there it does not have), and a pid namespace join only ever applies to
+    // children (setns(2)). Our own hooks and forks stay in the runtime's namespaces.
+    let mut own = Vec::new();
+    for (kind, fd) in &container.joins {
+        let ours = Path::new("/proc/self/ns").join(kind.proc_name());
+        own.push((*kind, sys::ns::open_namespace(&ours, kind.clone_flag()).at(Layer::Namespaces)?));
+        sys::ns::enter(fd.as_fd(), kind.clone_flag()).at(Layer::Namespaces)?;
+    }
     let parent_flag = if container.detached { nix::libc::CLONE_PARENT as u64 } else { 0 };
     let cloned = sys::process::clone_process(container.namespaces.clone_flags() | parent_flag);
-    if let (Some(own), Ok(Forked::Parent { .. }) | Err(_)) = (&own_pid_ns, &cloned) {
-        sys::ns::enter(own.as_fd(), NamespaceKind::Pid.clone_flag()).at(Layer::Namespaces)?;
+    if matches!(cloned, Ok(Forked::Parent { .. }) | Err(_)) {
+        for (kind, fd) in &own {
+            sys::ns::enter(fd.as_fd(), kind.clone_flag()).at(Layer::Namespaces)?;
+        }
     }
+    drop(own);
     let (pid, pidfd) = match cloned.at(Layer::Namespaces)? {
         Forked::Child => {
             drop(parent);
