@@ -5,101 +5,44 @@
 //! enforce fails `create` with its name. Needs root and the cgroup v1 hierarchies of the
 //! test hosts (memory, cpu, cpuset, pids, blkio, devices, freezer).
 
+mod oci_common;
 mod run_common;
 
 use run_common::*;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 /// The groups' parent under each hierarchy: not `palisade*`, since shared parents stay (as
 /// with runc) and assert_no_leaks looks for that name; each test removes it at the end.
 const PARENT: &str = "oci-cgroups-test";
 
-struct Bundle {
-    _rootfs: Rootfs,
-    dir: tempfile::TempDir,
-    state: tempfile::TempDir,
-    /// Containers created from it: a failed assertion must not leave one waiting or running
-    /// for the rest of the suite (see Drop).
-    created: std::cell::RefCell<Vec<String>>,
+/// A bundle whose containers' groups go under [`PARENT`], which is removed after the
+/// containers are.
+struct Bundle(oci_common::Bundle);
+
+impl std::ops::Deref for Bundle {
+    type Target = oci_common::Bundle;
+    fn deref(&self) -> &oci_common::Bundle {
+        &self.0
+    }
 }
 
 impl Drop for Bundle {
     fn drop(&mut self) {
-        for id in self.created.take() {
-            if self.state.path().join(&id).exists() {
-                let out = self.oci(&["delete", "--force", &id]);
-                if !out.status.success() {
-                    eprintln!("cleanup: delete --force {id}: {}", describe(&out));
-                }
-            }
-        }
+        self.0.delete_all();
         remove_parent();
     }
 }
 
 impl Bundle {
     fn new(args: &[&str], edit: impl FnOnce(&mut Value)) -> Bundle {
-        let rootfs = Rootfs::new();
-        let dir = tempfile::Builder::new().prefix("oci-bundle-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let state = tempfile::Builder::new().prefix("oci-state-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let out = palisade(["oci", "spec", "--bundle", dir.path().to_str().unwrap()]);
-        assert!(out.status.success(), "{}", describe(&out));
-        let path = dir.path().join("config.json");
-        let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        config["root"]["path"] = rootfs.path().to_str().unwrap().into();
-        config["process"]["args"] = args.iter().map(|a| Value::from(*a)).collect();
-        edit(&mut config);
-        std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-        Bundle { _rootfs: rootfs, dir, state, created: Default::default() }
-    }
-
-    fn oci(&self, args: &[&str]) -> Output {
-        let mut all = vec!["oci", "--root", self.state.path().to_str().unwrap()];
-        all.extend_from_slice(args);
-        palisade(all)
-    }
-
-    /// `create` with the container's stdio in files (it keeps them open after create returns).
-    fn create(&self, id: &str) -> Output {
-        let mut cmd = palisade_command();
-        cmd.args(["oci", "--root", self.state.path().to_str().unwrap(), "create", "--bundle", self.dir.path().to_str().unwrap(), id]);
-        let err = self.dir.path().join(format!("{id}.err"));
-        cmd.stdin(Stdio::null())
-            .stdout(std::fs::File::create(self.dir.path().join(format!("{id}.out"))).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap());
-        self.created.borrow_mut().push(id.to_string());
-        let mut child = cmd.spawn().unwrap();
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(start.elapsed() < TIMEOUT, "create did not return within {TIMEOUT:?}");
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        Output { status, stdout: Vec::new(), stderr: std::fs::read(err).unwrap() }
+        Bundle(oci_common::Bundle::new(args, edit))
     }
 
     fn status(&self, id: &str) -> String {
-        let out = self.oci(&["state", id]);
-        assert!(out.status.success(), "state {id}: {}", describe(&out));
-        let state: Value = serde_json::from_slice(&out.stdout).unwrap();
-        state["status"].as_str().unwrap().to_string()
-    }
-
-    fn wait_status(&self, id: &str, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let status = self.status(id);
-            if status == want {
-                return;
-            }
-            assert!(Instant::now() < deadline, "container {id} stayed {status}, expected {want}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.state(id)["status"].as_str().unwrap().to_string()
     }
 }
 

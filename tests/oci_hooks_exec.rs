@@ -3,6 +3,7 @@
 //! poststart failures follow runtime.md; `exec` joins a running container's namespaces and
 //! gets its hardening. Needs root, like every container test.
 
+mod oci_common;
 mod run_common;
 
 use run_common::*;
@@ -11,103 +12,35 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// A bundle (config.json from `palisade oci spec`, edited, beside a busybox rootfs), a
-/// state directory and a directory the hooks write into.
-struct Bundle {
-    rootfs: Rootfs,
-    dir: tempfile::TempDir,
-    state: tempfile::TempDir,
-    out: tempfile::TempDir,
+/// A bundle whose hooks write into its scratch directory, with a writable root and an
+/// annotation the hooks' state must carry.
+struct Bundle(oci_common::Bundle);
+
+impl std::ops::Deref for Bundle {
+    type Target = oci_common::Bundle;
+    fn deref(&self) -> &oci_common::Bundle {
+        &self.0
+    }
 }
 
 impl Bundle {
     fn new(args: &[&str], edit: impl FnOnce(&mut Value, &Path)) -> Bundle {
-        let rootfs = Rootfs::new();
-        let tmp = |prefix: &str| tempfile::Builder::new().prefix(prefix).tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let (dir, state, out) = (tmp("oci-bundle-"), tmp("oci-state-"), tmp("oci-hooks-"));
-        let spec = palisade(["oci", "spec", "--bundle", dir.path().to_str().unwrap()]);
-        assert!(spec.status.success(), "{}", describe(&spec));
-        let path = dir.path().join("config.json");
-        let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        config["root"]["path"] = rootfs.path().to_str().unwrap().into();
-        config["root"]["readonly"] = false.into();
-        config["process"]["args"] = args.iter().map(|a| Value::from(*a)).collect();
-        config["annotations"] = json!({"org.example.test": "hooks"});
-        edit(&mut config, out.path());
-        std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-        Bundle { rootfs, dir, state, out }
-    }
-
-    fn path(&self) -> String {
-        std::fs::canonicalize(self.dir.path()).unwrap().to_str().unwrap().to_string()
-    }
-
-    fn oci(&self, args: &[&str]) -> Output {
-        let mut all = vec!["oci", "--root", self.state.path().to_str().unwrap()];
-        all.extend_from_slice(args);
-        palisade(all)
-    }
-
-    /// `create`, stdio in files: the container keeps them open after create returns.
-    fn create(&self, id: &str) -> Output {
-        self.detached(&["create", "--bundle", &self.path(), id], id)
-    }
-
-    /// A verb whose processes outlive it (create, exec --detach): its stdio goes to files
-    /// named after `tag`, as pipes would not reach end-of-file until the container ends.
-    fn detached(&self, args: &[&str], tag: &str) -> Output {
-        let err = self.dir.path().join(format!("{tag}.err"));
-        let mut cmd = palisade_command();
-        cmd.args(["oci", "--root", self.state.path().to_str().unwrap()]).args(args);
-        cmd.stdin(Stdio::null())
-            .stdout(std::fs::File::create(self.dir.path().join(format!("{tag}.out"))).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap());
-        let mut child = cmd.spawn().unwrap();
-        let start = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(start.elapsed() < TIMEOUT, "{args:?} did not return");
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        Output { status, stdout: Vec::new(), stderr: std::fs::read(&err).unwrap() }
-    }
-
-    fn state(&self, id: &str) -> Value {
-        let out = self.oci(&["state", id]);
-        assert!(out.status.success(), "state {id}: {}", describe(&out));
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    fn wait_status(&self, id: &str, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while self.state(id)["status"] != want {
-            assert!(Instant::now() < deadline, "container {id} never became {want}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        Bundle(oci_common::Bundle::with_scratch(args, |config, out| {
+            config["root"]["readonly"] = false.into();
+            config["annotations"] = json!({"org.example.test": "hooks"});
+            edit(config, out)
+        }))
     }
 
     /// The hooks' log: one name a line, in the order they ran.
     fn order(&self) -> Vec<String> {
-        std::fs::read_to_string(self.out.path().join("order")).unwrap_or_default().lines().map(str::to_string).collect()
+        std::fs::read_to_string(self.scratch.path().join("order")).unwrap_or_default().lines().map(str::to_string).collect()
     }
 
     /// The state a hook got on stdin.
     fn hook_state(&self, name: &str) -> Value {
-        let text = std::fs::read_to_string(self.out.path().join(format!("{name}.json"))).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let text = std::fs::read_to_string(self.scratch.path().join(format!("{name}.json"))).unwrap_or_else(|e| panic!("{name}: {e}"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}: {text:?}"))
-    }
-}
-
-impl Drop for Bundle {
-    /// A failed test must not leave its container running into the next test's leak check.
-    fn drop(&mut self) {
-        for entry in std::fs::read_dir(self.state.path()).into_iter().flatten().flatten() {
-            if entry.path().is_dir() {
-                self.oci(&["delete", "--force", entry.file_name().to_str().unwrap()]);
-            }
-        }
     }
 }
 
@@ -166,7 +99,7 @@ fn every_hook_kind_runs_in_lifecycle_order_with_the_state_on_stdin() {
         ("poststop", b.hook_state("poststop"), "stopped"),
     ] {
         assert_eq!(state["id"], "h1", "{name}: {state}");
-        assert_eq!(state["bundle"], b.path(), "{name}: {state}");
+        assert_eq!(state["bundle"], b.canonical_path(), "{name}: {state}");
         assert_eq!(state["status"], status, "{name}: {state}");
         assert_eq!(state["annotations"]["org.example.test"], "hooks", "{name}: {state}");
         if name == "poststop" {

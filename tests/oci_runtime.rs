@@ -3,85 +3,15 @@
 //! config.json keys refused by name, and the binary invoked as `runc` with runc's argument
 //! order. Needs root (as CI), like every container test.
 
+mod oci_common;
 mod run_common;
 
+use oci_common::Bundle;
 use run_common::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-
-/// A bundle: config.json (from `palisade oci spec`, edited) beside a busybox rootfs.
-struct Bundle {
-    _rootfs: Rootfs,
-    dir: tempfile::TempDir,
-    state: tempfile::TempDir,
-}
-
-impl Bundle {
-    fn new(args: &[&str], edit: impl FnOnce(&mut Value)) -> Bundle {
-        let rootfs = Rootfs::new();
-        let dir = tempfile::Builder::new().prefix("oci-bundle-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let state = tempfile::Builder::new().prefix("oci-state-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-        let out = palisade(["oci", "spec", "--bundle", dir.path().to_str().unwrap()]);
-        assert!(out.status.success(), "{}", describe(&out));
-        let path = dir.path().join("config.json");
-        let mut config: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        config["root"]["path"] = rootfs.path().to_str().unwrap().into();
-        config["process"]["args"] = args.iter().map(|a| Value::from(*a)).collect();
-        edit(&mut config);
-        std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-        Bundle { _rootfs: rootfs, dir, state }
-    }
-
-    fn path(&self) -> &str {
-        self.dir.path().to_str().unwrap()
-    }
-
-    fn root(&self) -> &str {
-        self.state.path().to_str().unwrap()
-    }
-
-    /// `palisade oci --root STATE ARGS…`, to completion.
-    fn oci(&self, args: &[&str]) -> Output {
-        let mut all = vec!["oci", "--root", self.root()];
-        all.extend_from_slice(args);
-        palisade(all)
-    }
-
-    /// `create`, with the container's stdio in files (the container keeps them open after
-    /// create returns, as runc's does, so pipes would never reach end-of-file).
-    fn create(&self, id: &str) -> (Output, PathBuf) {
-        let out_file = self.dir.path().join(format!("{id}.out"));
-        let pid_file = self.dir.path().join(format!("{id}.pid"));
-        let mut cmd = palisade_command();
-        cmd.args(["oci", "--root", self.root(), "create", "--bundle", self.path(), "--pid-file", pid_file.to_str().unwrap(), id]);
-        cmd.stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out_file).unwrap())
-            .stderr(std::fs::File::create(self.dir.path().join(format!("{id}.err"))).unwrap());
-        let status = wait_within(cmd.spawn().unwrap());
-        let stderr = std::fs::read(self.dir.path().join(format!("{id}.err"))).unwrap();
-        (Output { status, stdout: Vec::new(), stderr }, out_file)
-    }
-
-    fn state(&self, id: &str) -> Value {
-        let out = self.oci(&["state", id]);
-        assert!(out.status.success(), "state {id}: {}", describe(&out));
-        serde_json::from_slice(&out.stdout).unwrap()
-    }
-
-    fn wait_status(&self, id: &str, want: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let status = self.state(id)["status"].as_str().unwrap().to_string();
-            if status == want {
-                return;
-            }
-            assert!(Instant::now() < deadline, "container {id} stayed {status}, expected {want}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
 
 fn wait_within(mut child: std::process::Child) -> std::process::ExitStatus {
     let start = Instant::now();
@@ -119,7 +49,8 @@ fn create_waits_until_start_and_the_lifecycle_follows_the_runtime_spec() {
     let _s = serial();
     require_root();
     let b = Bundle::new(&["sh", "-c", "echo started; exec sleep 60"], |_| {});
-    let (out, stdout) = b.create("c1");
+    let out = b.create("c1");
+    let stdout = b.out_file("c1");
     assert!(out.status.success(), "create: {}", describe(&out));
 
     // created: init exists (the pid file names it) and the workload has not run.
@@ -135,7 +66,7 @@ fn create_waits_until_start_and_the_lifecycle_follows_the_runtime_spec() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(std::fs::read_to_string(&stdout).unwrap(), "", "the workload ran before start");
     // A second container of the same id is refused.
-    let (again, _) = b.create("c1");
+    let again = b.create("c1");
     assert!(!again.status.success() && stderr(&again).contains("already exists"), "{}", describe(&again));
 
     let out = b.oci(&["start", "c1"]);
@@ -169,14 +100,15 @@ fn delete_force_and_kill_all_end_created_and_running_containers() {
     require_root();
     let b = Bundle::new(&["sh", "-c", "sleep 60 & sleep 60 & echo up; wait"], |_| {});
     // A created container (never started) is removed by delete --force.
-    let (out, _) = b.create("waiting");
+    let out = b.create("waiting");
     assert!(out.status.success(), "{}", describe(&out));
     let out = b.oci(&["delete", "--force", "waiting"]);
     assert!(out.status.success(), "{}", describe(&out));
     assert!(!b.state.path().join("waiting").exists());
 
     // kill --all with a number reaches every process of the container.
-    let (out, stdout) = b.create("busy");
+    let out = b.create("busy");
+    let stdout = b.out_file("busy");
     assert!(out.status.success(), "{}", describe(&out));
     assert!(b.oci(&["start", "busy"]).status.success());
     wait_for_file(&stdout, "up");
@@ -242,7 +174,7 @@ fn config_keys_and_flags_palisade_cannot_honour_are_refused_by_name() {
         ("linux.intelRdt", Box::new(|c: &mut Value| c["linux"]["intelRdt"] = serde_json::json!({"closID": "guaranteed"}))),
     ] {
         let b = Bundle::new(&["true"], edit);
-        let (out, _) = b.create("x");
+        let out = b.create("x");
         assert!(!out.status.success(), "{key}: accepted");
         assert!(stderr(&out).contains(&format!("`{key}`")), "{key}: {}", describe(&out));
         assert!(!b.state.path().join("x").exists(), "{key}: state left behind");
@@ -307,7 +239,7 @@ fn a_container_whose_init_died_outside_palisade_reads_stopped() {
     let _s = serial();
     require_root();
     let b = Bundle::new(&["sleep", "60"], |_| {});
-    let (out, _) = b.create("gone");
+    let out = b.create("gone");
     assert!(out.status.success(), "{}", describe(&out));
     assert!(b.oci(&["start", "gone"]).status.success());
     let pid: i32 = std::fs::read_to_string(b.dir.path().join("gone.pid")).unwrap().trim().parse().unwrap();
@@ -329,7 +261,7 @@ fn a_terminal_goes_to_the_console_socket() {
     require_root();
     let b = Bundle::new(&["sh", "-c", "test -t 0 && test -t 1 && echo tty-ok; sleep 60"], |c| c["process"]["terminal"] = true.into());
     // Without a socket, a detached terminal has nowhere to go.
-    let (out, _) = b.create("t0");
+    let out = b.create("t0");
     assert!(!out.status.success() && stderr(&out).contains("needs --console-socket"), "{}", describe(&out));
 
     let socket = b.dir.path().join("console.sock");
@@ -459,7 +391,7 @@ fn a_container_joins_anothers_namespaces_by_path() {
     let _s = serial();
     require_root();
     let a = Bundle::new(&["sleep", "60"], |c| c["hostname"] = "first".into());
-    let (out, _) = a.create("a");
+    let out = a.create("a");
     assert!(out.status.success(), "create a: {}", describe(&out));
     // `a` goes whatever the assertions below say.
     struct Delete<'a>(&'a Bundle);
