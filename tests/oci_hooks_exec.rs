@@ -273,7 +273,6 @@ fn exec_with_a_process_file_and_features_list_the_hooks() {
 
 #[test]
 fn exec_with_a_terminal_sends_a_pty_of_the_container_to_the_console_socket() {
-    use std::io::Read;
     use std::os::fd::AsFd;
     let _s = serial();
     require_root();
@@ -301,26 +300,12 @@ fn exec_with_a_terminal_sends_a_pty_of_the_container_to_the_console_socket() {
     assert_eq!(&name[..n], b"/dev/ptmx");
     let master = master.expect("the pty master came with the message");
     assert!(child.wait().unwrap().success(), "exec -t -d failed");
-    let reader = std::thread::spawn(move || {
-        let mut f = std::fs::File::from(master);
-        let (mut seen, mut buf) = (Vec::new(), [0u8; 256]);
-        while !String::from_utf8_lossy(&seen).contains('\n') {
-            match f.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => seen.extend_from_slice(&buf[..n]),
-            }
-        }
-        String::from_utf8_lossy(&seen).into_owned()
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !reader.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let finished = reader.is_finished();
+    let reader = oci_common::TerminalReader::start(master, "\n");
+    let finished = reader.finished_in_time();
     assert!(b.oci(&["delete", "--force", "x3"]).status.success());
     assert!(finished, "the exec'd process never wrote to its terminal");
     // The pty is one of the container's devpts (pts/0 there: the container has no other).
-    let text = reader.join().unwrap();
+    let text = reader.text();
     assert!(text.contains("tty-ok /dev/pts/0"), "{text:?}");
     assert_no_leaks();
 }

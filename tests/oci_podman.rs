@@ -154,26 +154,6 @@ impl Drop for Podman {
     }
 }
 
-/// Processes (other than this one) carrying this test binary's marker: conmon, palisade's
-/// monitors and containers.
-fn marked() -> Vec<(i32, String)> {
-    let me = std::process::id().to_string();
-    let marker = marker();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) || name == me {
-            continue;
-        }
-        let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
-        if environ.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()) {
-            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-            found.push((name.parse().unwrap(), comm.trim().to_string()));
-        }
-    }
-    found
-}
-
 #[test]
 fn podman_runs_a_busybox_image_through_palisade() {
     let _s = serial();

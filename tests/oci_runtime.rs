@@ -255,7 +255,6 @@ fn a_container_whose_init_died_outside_palisade_reads_stopped() {
 
 #[test]
 fn a_terminal_goes_to_the_console_socket() {
-    use std::io::Read;
     use std::os::fd::AsFd;
     let _s = serial();
     require_root();
@@ -290,27 +289,12 @@ fn a_terminal_goes_to_the_console_socket() {
     let master = master.expect("the pty master came with the message");
     assert!(wait_within(child).success(), "create failed");
     assert!(b.oci(&["start", "t"]).status.success());
-    // Read the terminal until the workload has spoken (a thread: the read blocks).
-    let reader = std::thread::spawn(move || {
-        let mut f = std::fs::File::from(master);
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 256];
-        while !String::from_utf8_lossy(&seen).contains("tty-ok") {
-            match f.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => seen.extend_from_slice(&buf[..n]),
-            }
-        }
-        String::from_utf8_lossy(&seen).into_owned()
-    });
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !reader.is_finished() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let finished = reader.is_finished();
+    // Read the terminal until the workload has spoken.
+    let reader = oci_common::TerminalReader::start(master, "tty-ok");
+    let finished = reader.finished_in_time();
     assert!(b.oci(&["delete", "--force", "t"]).status.success());
     assert!(finished, "the workload never wrote to its terminal");
-    assert!(reader.join().unwrap().contains("tty-ok"));
+    assert!(reader.text().contains("tty-ok"));
     assert_no_leaks();
 }
 

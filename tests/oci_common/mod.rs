@@ -134,3 +134,38 @@ impl Drop for Bundle {
         self.delete_all();
     }
 }
+
+/// Reads a pty master in a thread (the read blocks) until `needle` has appeared or the
+/// terminal closes.
+pub struct TerminalReader(std::thread::JoinHandle<String>);
+
+impl TerminalReader {
+    pub fn start(master: std::os::fd::OwnedFd, needle: &'static str) -> TerminalReader {
+        TerminalReader(std::thread::spawn(move || {
+            use std::io::Read;
+            let mut f = std::fs::File::from(master);
+            let (mut seen, mut buf) = (Vec::new(), [0u8; 256]);
+            while !String::from_utf8_lossy(&seen).contains(needle) {
+                match f.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => seen.extend_from_slice(&buf[..n]),
+                }
+            }
+            String::from_utf8_lossy(&seen).into_owned()
+        }))
+    }
+
+    /// Whether the reader finished within 10 s (if not, it ends once the container does).
+    pub fn finished_in_time(&self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.0.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.0.is_finished()
+    }
+
+    /// What the terminal said.
+    pub fn text(self) -> String {
+        self.0.join().unwrap()
+    }
+}
