@@ -431,3 +431,23 @@ fn a_container_joins_anothers_namespaces_by_path() {
     assert!(!a.state.path().join("a").exists());
     assert_no_leaks();
 }
+
+/// runtime-spec: `process` is optional at create, and `start` MUST fail without one. The
+/// container exists (created) until it is deleted.
+#[test]
+fn a_config_without_a_process_is_created_and_cannot_start() {
+    let _s = serial();
+    require_root();
+    let b = Bundle::new(&["true"], |c| {
+        c.as_object_mut().unwrap().remove("process");
+    });
+    let out = b.create("np");
+    assert!(out.status.success(), "create: {}", describe(&out));
+    assert_eq!(b.state("np")["status"], "created");
+    let out = b.oci(&["start", "np"]);
+    assert!(!out.status.success() && stderr(&out).contains("nothing to start"), "{}", describe(&out));
+    assert_eq!(b.state("np")["status"], "created", "a refused start has no effect");
+    assert!(b.oci(&["delete", "--force", "np"]).status.success());
+    assert!(!b.state.path().join("np").exists());
+    assert_no_leaks();
+}

@@ -164,6 +164,7 @@ fn prepare(store: &Store, a: &CreateArgs, detached: bool) -> anyhow::Result<Prep
         cgroups: Vec::new(),
         hooks: RecordedHooks { poststart: t.hooks.poststart.clone(), poststop: t.hooks.poststop.clone() },
         policy: a.policy.clone(),
+        no_process: t.spec.bundle.no_process,
     };
     let mut spec = t.spec;
     // Every hook kind gets the same state (ociVersion is the runtime's state version, as
@@ -348,6 +349,9 @@ fn start(store: &Store, id: &str) -> anyhow::Result<()> {
     let status = store.status(&record);
     if status != Status::Created {
         bail!("container `{id}` is {}, not created: only a created container can be started", status.name());
+    }
+    if record.no_process {
+        bail!("container `{id}`: its config.json has no `process`, so there is nothing to start");
     }
     let fifo = store.fifo(id)?;
     let mut f = std::fs::File::options()

@@ -156,12 +156,17 @@ pub fn translate(config: &Value, bundle: &Path, id: &str) -> Result<Translated, 
     let mut sections = Sections::default();
     let mut bundle_spec = BundleSpec { always_cgroup: true, ..BundleSpec::default() };
 
-    process(
-        object(top.get("process"), "process")?.ok_or_else(|| invalid("process", "missing (palisade oci needs a process to run)"))?,
-        &mut spec,
-        &mut sections,
-        &mut bundle_spec,
-    )?;
+    // `process` is optional until `start` (runtime-spec config.md): without one the
+    // container is created (namespaces, mounts, cgroups) and `start` refuses it.
+    match object(top.get("process"), "process")? {
+        Some(p) => process(p, &mut spec, &mut sections, &mut bundle_spec)?,
+        None => {
+            bundle_spec.no_process = true;
+            spec.user = Some(UserSpec { uid: 0, gid: Some(0) });
+            spec.workdir = Some(PathBuf::from("/"));
+            bundle_spec.capabilities = Some(CapabilitySets::default());
+        }
+    }
 
     let root = object(top.get("root"), "root")?.ok_or_else(|| invalid("root", "missing"))?;
     let root_path = root.get("path").and_then(Value::as_str).ok_or_else(|| invalid("root.path", "missing"))?;
@@ -567,6 +572,15 @@ mod tests {
                 other => panic!("{pointer} (module enabled: {enabled}): {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_config_without_a_process_is_created_with_nothing_to_start() {
+        let mut config = default_spec();
+        config.as_object_mut().unwrap().remove("process");
+        let t = translate_ok(&config);
+        assert!(t.spec.bundle.no_process && t.spec.command.is_empty());
+        assert_eq!(t.spec.bundle.capabilities, Some(CapabilitySets::default()));
     }
 
     #[test]

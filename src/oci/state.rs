@@ -96,6 +96,9 @@ pub struct Record {
     /// `create --policy`: layered on the bundle again for `exec`.
     #[serde(default)]
     pub policy: Option<String>,
+    /// config.json had no `process`: `start` must fail (runtime-spec runtime.md).
+    #[serde(default)]
+    pub no_process: bool,
 }
 
 /// Hooks run by verbs after `create`.
@@ -320,6 +323,7 @@ mod tests {
             cgroups: Vec::new(),
             hooks: RecordedHooks::default(),
             policy: None,
+            no_process: false,
         };
         store.register(&lock, &record).unwrap();
         assert!(matches!(store.register(&lock, &record), Err(StateError::Exists(_))));
@@ -352,6 +356,7 @@ mod tests {
             cgroups: vec![dir.path().join("memory-c2"), freezer.clone()],
             hooks: RecordedHooks::default(),
             policy: None,
+            no_process: false,
         };
         store.register(&lock, &record).unwrap();
         assert_eq!(store.status(&store.load("c2").unwrap()), Status::Paused);

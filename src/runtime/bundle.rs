@@ -58,6 +58,9 @@ pub struct BundleSpec {
     /// `linux.personality`: the persona the workload runs with (PER_LINUX32), if not the
     /// default.
     pub personality: Option<u64>,
+    /// config.json has no `process`: the container is created, and nothing can be started
+    /// in it (runtime-spec runtime.md, start).
+    pub no_process: bool,
 }
 
 /// One entry of `mounts`.

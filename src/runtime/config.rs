@@ -80,7 +80,7 @@ impl Container {
     pub fn prepare(plan: &Plan, spec: &RunSpec) -> Result<Container, RunError> {
         let policy = &plan.policy;
         let policy_err = |message: String| RunError::Policy { policy: policy.name.clone(), message };
-        if spec.command.is_empty() {
+        if spec.command.is_empty() && !spec.bundle.no_process {
             return Err(SpecError::NoCommand.into());
         }
         let id = super::new_id();

@@ -142,6 +142,11 @@ fn prepare_and_exec(c: &Container, host_pid: i32, report: &Channel, tty: Option<
         }
     }
 
+    // A container created without a process is never started (`start` refuses it); should
+    // its gate open anyway, nothing runs.
+    if c.bundle.no_process {
+        return Err(RunError::Start { layer: Layer::Exec, message: "config.json has no process to run".into() });
+    }
     // startContainer hooks run as the workload will, with every layer in place: they are
     // found in the container's root, which the image controls, so they get no more power
     // than the program (runc runs them after its capability drop, too). See harden.rs.
