@@ -301,17 +301,8 @@ fn open_cgroups(init: Pid) -> Result<Vec<(PathBuf, std::fs::File)>, ExecError> {
 /// not mounted here (the v2 line of a v1-only host) cannot be joined and is left alone, as
 /// it was for init's own start; one that is mounted must be joined.
 fn cgroup_procs_paths(theirs: &str, ours: &str, mountinfo: &str) -> Result<Vec<PathBuf>, ExecError> {
-    // (fstype, super options, root, mount point)
-    let mounts: Vec<(&str, Vec<&str>, &str, &str)> = mountinfo
-        .lines()
-        .filter_map(|l| {
-            let (pre, post) = l.split_once(" - ")?;
-            let pre: Vec<&str> = pre.split(' ').collect();
-            let post: Vec<&str> = post.split(' ').collect();
-            Some((*post.first()?, post.get(2)?.split(',').collect(), *pre.get(3)?, *pre.get(4)?))
-        })
-        .filter(|(fstype, ..)| *fstype == "cgroup" || *fstype == "cgroup2")
-        .collect();
+    let mounts: Vec<super::mountinfo::Mount> =
+        super::mountinfo::parse(mountinfo).filter(|m| m.fs_type == "cgroup" || m.fs_type == "cgroup2").collect();
     let mut paths = Vec::new();
     for line in theirs.lines().filter(|l| !l.is_empty()) {
         if ours.lines().any(|o| o == line) {
@@ -323,14 +314,14 @@ fn cgroup_procs_paths(theirs: &str, ours: &str, mountinfo: &str) -> Result<Vec<P
             _ => return Err(ExecError::NoHierarchy { line: line.into() }),
         };
         let wanted: Vec<&str> = controllers.split(',').filter(|c| !c.is_empty()).collect();
-        let mount = mounts.iter().find(|(fstype, opts, ..)| {
+        let mount = mounts.iter().find(|m| {
             if id == "0" {
-                *fstype == "cgroup2"
+                m.fs_type == "cgroup2"
             } else {
-                *fstype == "cgroup" && wanted.iter().all(|w| opts.contains(w))
+                m.fs_type == "cgroup" && wanted.iter().all(|w| m.super_option_list().any(|o| o == *w))
             }
         });
-        let Some((_, _, root, point)) = mount else {
+        let Some(super::mountinfo::Mount { root, mount_point: point, .. }) = mount else {
             if id == "0" {
                 continue;
             }

@@ -31,6 +31,7 @@ pub mod init;
 pub mod landlock;
 pub mod launch;
 pub mod lsm;
+pub mod mountinfo;
 pub mod namespaces;
 pub mod network;
 pub mod oci_mounts;

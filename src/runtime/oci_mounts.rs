@@ -207,43 +207,18 @@ pub struct Hierarchy {
     pub options: String,
 }
 
-/// The controllers a v1 hierarchy can carry (Documentation/admin-guide/cgroup-v1).
-const V1_CONTROLLERS: &[&str] = &[
-    "blkio",
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "devices",
-    "freezer",
-    "hugetlb",
-    "memory",
-    "net_cls",
-    "net_prio",
-    "perf_event",
-    "pids",
-    "rdma",
-    "misc",
-];
-
 /// The host's cgroup v1 hierarchies mounted directly under /sys/fs/cgroup, from mountinfo.
 fn v1_hierarchies() -> std::io::Result<Vec<Hierarchy>> {
     Ok(parse_v1_hierarchies(&std::fs::read_to_string("/proc/self/mountinfo")?))
 }
 
-/// Parses mountinfo lines (proc(5)): `… mount-point … - cgroup source super-options`.
+/// The v1 hierarchies of a mountinfo text that are mounted directly under /sys/fs/cgroup.
 fn parse_v1_hierarchies(mountinfo: &str) -> Vec<Hierarchy> {
     let mut found: Vec<Hierarchy> = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
-        let mut r = right.split(' ');
-        if r.next() != Some("cgroup") {
-            continue;
-        }
-        let Some(name) = left.split(' ').nth(4).and_then(|p| p.strip_prefix("/sys/fs/cgroup/")).filter(|n| !n.contains('/')) else {
-            continue;
-        };
-        let supers = r.nth(1).unwrap_or("");
-        let mut options: Vec<&str> = supers.split(',').filter(|o| V1_CONTROLLERS.contains(o) || o.starts_with("name=")).collect();
+    for mount in crate::runtime::mountinfo::parse(mountinfo).filter(|m| m.fs_type == "cgroup") {
+        let Some(name) = mount.mount_point.strip_prefix("/sys/fs/cgroup/").filter(|n| !n.contains('/')) else { continue };
+        let mut options: Vec<&str> =
+            mount.super_option_list().filter(|o| crate::runtime::cgroups::V1_CONTROLLERS.contains(o) || o.starts_with("name=")).collect();
         if options.is_empty() || found.iter().any(|h| h.name == name) {
             continue;
         }

@@ -59,6 +59,24 @@ pub struct Settings {
     pub always: bool,
 }
 
+/// The controllers a cgroup v1 hierarchy can carry (Documentation/admin-guide/cgroup-v1).
+pub const V1_CONTROLLERS: &[&str] = &[
+    "blkio",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "freezer",
+    "hugetlb",
+    "memory",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "pids",
+    "rdma",
+    "misc",
+];
+
 /// The v1 hierarchies an `always` group joins.
 pub const MANAGED: [&str; 8] = ["cpuset", "cpu", "cpuacct", "memory", "pids", "blkio", "devices", "freezer"];
 
@@ -425,26 +443,18 @@ impl Mounts {
         Ok(Mounts::parse(&text))
     }
 
-    /// Parses mountinfo lines (proc(5)): `… mount-point … - fstype source super-options`.
+    /// The cgroup mounts of a mountinfo text.
     pub fn parse(mountinfo: &str) -> Mounts {
         let mut m = Mounts::default();
-        for line in mountinfo.lines() {
-            let Some((left, right)) = line.split_once(" - ") else { continue };
-            let Some(point) = left.split(' ').nth(4) else { continue };
-            let mut r = right.split(' ');
-            let (fstype, _source, options) = (r.next().unwrap_or(""), r.next(), r.next().unwrap_or(""));
-            match fstype {
+        for mount in crate::runtime::mountinfo::parse(mountinfo) {
+            match mount.fs_type {
                 "cgroup2" => {
-                    m.v2_root.get_or_insert_with(|| PathBuf::from(point));
+                    m.v2_root.get_or_insert_with(|| PathBuf::from(mount.mount_point));
                 }
                 "cgroup" => {
-                    for opt in options.split(',') {
-                        let known = [
-                            "memory", "pids", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer", "hugetlb", "net_cls", "net_prio",
-                            "rdma",
-                        ];
-                        if known.contains(&opt) && !m.v1.iter().any(|(c, _)| c == opt) {
-                            m.v1.push((opt.to_string(), PathBuf::from(point)));
+                    for opt in mount.super_option_list().filter(|o| V1_CONTROLLERS.contains(o)) {
+                        if !m.v1.iter().any(|(c, _)| c == opt) {
+                            m.v1.push((opt.to_string(), PathBuf::from(mount.mount_point)));
                         }
                     }
                 }
