@@ -7,6 +7,8 @@
 #   (c) docker: (b) plus Docker's default seccomp profile (palisade's docker-default policy;
 #       the runtimes get the same profile from `palisade policy compile --emit oci`, bwrap
 #       the same program from `--emit seccomp-bpf`).
+# palisade runs each case twice: `palisade run` with the matching policy, and `palisade oci
+# run` on the very bundle crun and runc run (the drop-in comparison).
 # Needs root and the Debian packages hyperfine, crun, runc, bubblewrap, busybox-static, jq.
 # crun 1.8.1 refuses this machine's hybrid cgroups, so everything runs inside one
 # `unshare -m` with /sys/fs/cgroup/unified lazily unmounted there (the host is untouched).
@@ -70,14 +72,17 @@ root=$bundle/rootfs
 state=$work/state
 set -- \
     -n "palisade base"  "$PALISADE run --policy $work/base.toml --rootfs $root -- /bin/true" \
+    -n "palisade-oci base" "$PALISADE oci --root $state/palisade run -b $work/base p-base" \
     -n "crun base"      "crun --root $state/crun run -b $work/base c-base" \
     -n "runc base"      "runc --root $state/runc run -b $work/base r-base" \
     -n "bwrap base"     "bwrap --bind $root / --proc /proc --dev /dev --unshare-pid --unshare-ipc --unshare-uts /bin/true" \
     -n "palisade netns" "$PALISADE run --policy $work/netns.toml --rootfs $root -- /bin/true" \
+    -n "palisade-oci netns" "$PALISADE oci --root $state/palisade run -b $work/netns p-netns" \
     -n "crun netns"     "crun --root $state/crun run -b $work/netns c-netns" \
     -n "runc netns"     "runc --root $state/runc run -b $work/netns r-netns" \
     -n "bwrap netns"    "bwrap --bind $root / --proc /proc --dev /dev --unshare-pid --unshare-ipc --unshare-uts --unshare-net /bin/true" \
     -n "palisade docker" "$PALISADE run --policy $work/docker.toml --rootfs $root -- /bin/true" \
+    -n "palisade-oci docker" "$PALISADE oci --root $state/palisade run -b $work/docker p-docker" \
     -n "crun docker"    "crun --root $state/crun run -b $work/docker c-docker" \
     -n "runc docker"    "runc --root $state/runc run -b $work/docker r-docker" \
     -n "bwrap docker"   "sh -c 'exec bwrap --bind $root / --proc /proc --dev /dev --unshare-pid --unshare-ipc --unshare-uts --unshare-net --seccomp 3 /bin/true 3<$work/docker.bpf'"
@@ -92,8 +97,8 @@ unshare -m --propagation private sh -c 'umount -l /sys/fs/cgroup/unified && exec
 jq -r '
   [.results[] | {name: .command, mean: (.mean * 1000)}] as $r
   | def m(n): ($r[] | select(.name == n) | .mean);
-  "| case | palisade ms | crun ms | runc ms | bwrap ms | palisade / crun |",
-  "|---|---|---|---|---|---|",
+  "| case | palisade run ms | palisade oci run ms | crun ms | runc ms | bwrap ms | palisade / crun | palisade oci / crun |",
+  "|---|---|---|---|---|---|---|---|",
   (["base", "netns", "docker"][] as $c
-   | "| \($c) | \(m("palisade " + $c) * 100 | round / 100) | \(m("crun " + $c) * 100 | round / 100) | \(m("runc " + $c) * 100 | round / 100) | \(m("bwrap " + $c) * 100 | round / 100) | \(m("palisade " + $c) / m("crun " + $c) * 100 | round / 100) |")
+   | "| \($c) | \(m("palisade " + $c) * 100 | round / 100) | \(m("palisade-oci " + $c) * 100 | round / 100) | \(m("crun " + $c) * 100 | round / 100) | \(m("runc " + $c) * 100 | round / 100) | \(m("bwrap " + $c) * 100 | round / 100) | \(m("palisade " + $c) / m("crun " + $c) * 100 | round / 100) | \(m("palisade-oci " + $c) / m("crun " + $c) * 100 | round / 100) |")
 ' "$out.json" | tee "$out.summary.md"

@@ -361,6 +361,21 @@ fn process(p: &Map<String, Value>, spec: &mut RunSpec, policy: &mut Sections, bu
         // so a node it makes stays inert.
         policy.caps = union.into_iter().collect();
     }
+    // The kernel raises an ambient capability only if it is permitted and inheritable
+    // (capabilities(7)); `runc spec` writes an ambient set without an inheritable one, and
+    // runc and crun run it without those. The same here, said rather than silent: the
+    // process gets fewer capabilities than the config lists, never more.
+    let impossible: Vec<String> =
+        sets.ambient.iter().filter(|c| !sets.inheritable.contains(c) || !sets.permitted.contains(c)).map(|c| c.to_string()).collect();
+    if !impossible.is_empty() {
+        sets.ambient.retain(|c| sets.inheritable.contains(c) && sets.permitted.contains(c));
+        let mut names = impossible;
+        names.sort();
+        bundle.warnings.push(format!(
+            "process.capabilities.ambient: {} left out (an ambient capability must also be permitted and inheritable)",
+            names.join(", ")
+        ));
+    }
     bundle.capabilities = Some(sets);
 
     if let Some(rlimits) = p.get("rlimits").filter(|v| !v.is_null()) {
@@ -620,6 +635,11 @@ mod tests {
         assert_eq!(sets.ambient.len(), 1);
         assert_eq!(sets.bounding.len(), 3);
         assert_eq!(t.sections.caps, ["AUDIT_WRITE", "KILL", "NET_BIND_SERVICE"]);
+        // `runc spec`'s sets: ambient without inheritable cannot be raised; left out, said.
+        config["process"]["capabilities"]["inheritable"] = serde_json::json!([]);
+        let t = translate_ok(&config);
+        assert!(t.spec.bundle.capabilities.as_ref().unwrap().ambient.is_empty());
+        assert!(t.spec.bundle.warnings.iter().any(|w| w.contains("CAP_KILL left out")), "{:?}", t.spec.bundle.warnings);
         config["process"]["capabilities"]["bounding"] = serde_json::json!(["CAP_NOPE"]);
         assert!(translate(&config, Path::new("/b"), "c").is_err());
     }

@@ -53,6 +53,8 @@ pub struct BundleSpec {
     /// LSM labels the bundle asks for that this kernel has no module to enforce, each
     /// described; reported at the start, never claimed.
     pub lsm_not_enforced: Vec<String>,
+    /// What the translation had to leave out of the config, each said at the start.
+    pub warnings: Vec<String>,
     /// `linux.seccomp.flags` as SECCOMP_FILTER_FLAG_* bits, for the bundle's own filter.
     pub seccomp_flags: u32,
     /// `linux.personality`: the persona the workload runs with (PER_LINUX32), if not the

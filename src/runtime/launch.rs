@@ -68,6 +68,9 @@ pub fn run_gated(plan: &Plan, spec: &RunSpec, hooks: Hooks<'_>) -> Result<i32, R
     if !spec.bundle.lsm_not_enforced.is_empty() {
         eprintln!("palisade: note: not enforced here: {}", spec.bundle.lsm_not_enforced.join(", "));
     }
+    for warning in &spec.bundle.warnings {
+        eprintln!("palisade: warning: {warning}");
+    }
     let cgroup_name = spec.cgroups_path.clone().unwrap_or_else(|| format!("palisade-{}", container.id));
     let cgroup = Cgroup::create(&cgroup_name, &container.limits)?;
     // Signals are read from a signalfd from now on; palisade must not die of one between
