@@ -123,6 +123,37 @@ impl Containerd {
         cgroup_roots().into_iter().map(|r| r.join(&self.namespace).join(id)).filter(|p| p.exists()).collect()
     }
 
+    /// Kills task `id`, waits for it to stop, deletes it with `ctr tasks delete
+    /// DELETE_FLAGS… ID` and then the container, and checks its cgroups went with it.
+    fn remove(&self, id: &str, delete_flags: &[&str]) {
+        let out = self.ctr(&["tasks", "kill", "-s", "SIGKILL", id]);
+        assert!(out.status.success(), "ctr tasks kill: {}", describe(&out));
+        wait_task(self, id, "STOPPED");
+        let mut delete = vec!["tasks", "delete"];
+        delete.extend_from_slice(delete_flags);
+        delete.push(id);
+        let out = self.ctr(&delete);
+        assert!(out.status.success(), "ctr {delete:?}: {}\ncontainerd log:\n{}", describe(&out), self.log());
+        let out = self.ctr(&["containers", "delete", id]);
+        assert!(out.status.success(), "ctr containers delete: {}", describe(&out));
+        assert!(self.cgroup_dirs(id).is_empty(), "the container's cgroups outlived it");
+    }
+
+    /// Checks containerd has no container or task left, stops it (and, with it, the parent
+    /// group it named, `/<namespace>`, which palisade leaves in place as runc does), and
+    /// checks nothing of the test outlived it.
+    fn finish(mut self) {
+        let out = self.ctr(&["containers", "ls", "-q"]);
+        assert_eq!(stdout(&out).trim(), "", "containers left: {}", describe(&out));
+        let out = self.ctr(&["tasks", "ls", "-q"]);
+        assert_eq!(stdout(&out).trim(), "", "tasks left: {}", describe(&out));
+        self.stop();
+        let left = marked();
+        assert!(left.is_empty(), "processes outlived containerd: {left:?}");
+        drop(self);
+        assert_no_leaks();
+    }
+
     /// Stops containerd (TERM, then KILL after 10 s) and reaps it.
     fn stop(&mut self) {
         let Some(mut child) = self.child.take() else { return };
@@ -218,7 +249,7 @@ fn wait_task(c: &Containerd, id: &str, status: &str) {
 fn containerd_runs_a_busybox_image_through_palisade() {
     let _s = serial();
     require_root();
-    let mut c = Containerd::start();
+    let c = Containerd::start();
     c.import_busybox();
 
     // Output and a clean exit, then the container and its task are gone.
@@ -243,34 +274,15 @@ fn containerd_runs_a_busybox_image_through_palisade() {
         })
         .expect("the memory controller's group");
     assert_eq!(limit.trim(), "67108864");
-    let out = c.ctr(&["tasks", "kill", "-s", "SIGKILL", "limited"]);
-    assert!(out.status.success(), "ctr tasks kill: {}", describe(&out));
-    wait_task(&c, "limited", "STOPPED");
-    let out = c.ctr(&["tasks", "delete", "limited"]);
-    assert!(out.status.success(), "ctr tasks delete: {}", describe(&out));
-    let out = c.ctr(&["containers", "delete", "limited"]);
-    assert!(out.status.success(), "ctr containers delete: {}", describe(&out));
-    assert!(c.cgroup_dirs("limited").is_empty(), "the container's cgroups outlived it");
-
-    let out = c.ctr(&["containers", "ls", "-q"]);
-    assert_eq!(stdout(&out).trim(), "", "containers left: {}", describe(&out));
-    let out = c.ctr(&["tasks", "ls", "-q"]);
-    assert_eq!(stdout(&out).trim(), "", "tasks left: {}", describe(&out));
-
-    // containerd itself and the parent group it named (`/<namespace>`, which palisade leaves
-    // in place as runc does) go before the leak check.
-    c.stop();
-    let left = marked();
-    assert!(left.is_empty(), "processes outlived containerd: {left:?}");
-    drop(c);
-    assert_no_leaks();
+    c.remove("limited", &[]);
+    c.finish();
 }
 
 #[test]
 fn containerd_execs_pauses_and_resumes_through_palisade() {
     let _s = serial();
     require_root();
-    let mut c = Containerd::start();
+    let c = Containerd::start();
     c.import_busybox();
 
     let out = c.run(&["-d"], "verbs", &["sleep", "60"]);
@@ -319,23 +331,7 @@ fn containerd_execs_pauses_and_resumes_through_palisade() {
     let out = c.ctr(&["tasks", "pause", "verbs"]);
     assert!(out.status.success(), "ctr tasks pause: {}", describe(&out));
     wait_task(&c, "verbs", "PAUSED");
-    let out = c.ctr(&["tasks", "kill", "-s", "SIGKILL", "verbs"]);
-    assert!(out.status.success(), "ctr tasks kill: {}", describe(&out));
-    wait_task(&c, "verbs", "STOPPED");
-    let out = c.ctr(&["tasks", "delete", "--force", "verbs"]);
-    assert!(out.status.success(), "ctr tasks delete --force: {}\ncontainerd log:\n{}", describe(&out), c.log());
-    let out = c.ctr(&["containers", "delete", "verbs"]);
-    assert!(out.status.success(), "ctr containers delete: {}", describe(&out));
-    assert!(c.cgroup_dirs("verbs").is_empty(), "the container's cgroups outlived it");
-
-    let out = c.ctr(&["containers", "ls", "-q"]);
-    assert_eq!(stdout(&out).trim(), "", "containers left: {}", describe(&out));
-    let out = c.ctr(&["tasks", "ls", "-q"]);
-    assert_eq!(stdout(&out).trim(), "", "tasks left: {}", describe(&out));
-
-    c.stop();
-    let left = marked();
-    assert!(left.is_empty(), "processes outlived containerd: {left:?}");
-    drop(c);
-    assert_no_leaks();
+    // --force on a stopped task: the shim's kill must read "container not running".
+    c.remove("verbs", &["--force"]);
+    c.finish();
 }
